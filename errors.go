@@ -1,0 +1,93 @@
+package kyccb
+
+import (
+	"errors"
+	"net/http"
+)
+
+// The reasons a callback is rejected or fails. Handlers report them, wrapped
+// with a short diagnosis, to the hook set by [WithErrorHook]; match them with
+// [errors.Is]. The comment on each gives the HTTP status a handler replies with.
+// The error text is part of the API and will not change.
+var (
+	// ErrMethod: the request was not a POST (405, with Allow: POST).
+	ErrMethod = errors.New("kyccb: method not allowed")
+
+	// ErrMissingSignature: neither Signature nor X-Stellar-Signature was
+	// present (401).
+	ErrMissingSignature = errors.New("kyccb: missing signature header")
+
+	// ErrMalformedSignature: the signature header is not "t=<digits>,
+	// s=<base64>" or the signature does not decode to 64 bytes (401).
+	ErrMalformedSignature = errors.New("kyccb: malformed signature header")
+
+	// ErrExpired: the signature's timestamp is further in the past than the
+	// tolerance (401).
+	ErrExpired = errors.New("kyccb: signature timestamp too old")
+
+	// ErrFuture: the signature's timestamp is further in the future than the
+	// tolerance (401).
+	ErrFuture = errors.New("kyccb: signature timestamp in the future")
+
+	// ErrBadSignature: the signature does not verify under any trusted key
+	// for the configured host (401).
+	ErrBadSignature = errors.New("kyccb: signature does not verify")
+
+	// ErrMissingHash: an XGateway callback has no hash field (401).
+	ErrMissingHash = errors.New("kyccb: missing hash")
+
+	// ErrBadHash: an XGateway callback's hash does not match (401).
+	ErrBadHash = errors.New("kyccb: hash does not match")
+
+	// ErrBodyTooLarge: the body is longer than the limit set by
+	// [WithMaxBodyBytes] (413).
+	ErrBodyTooLarge = errors.New("kyccb: body too large")
+
+	// ErrMalformedBody: the body could not be read, is not a JSON object, or
+	// does not decode into the payload type (400).
+	ErrMalformedBody = errors.New("kyccb: malformed body")
+
+	// ErrUnknownCallbackType: an XGateway callbackType other than kyc,
+	// transaction and bank_account (400).
+	ErrUnknownCallbackType = errors.New("kyccb: unknown callback type")
+
+	// ErrKeysUnavailable: the [KeySource] could not supply any signing key
+	// (503, so the sender retries).
+	ErrKeysUnavailable = errors.New("kyccb: signing keys unavailable")
+
+	// ErrCallback: the function given to the handler returned an error,
+	// which is wrapped too (500, so the sender retries).
+	ErrCallback = errors.New("kyccb: callback function failed")
+
+	// ErrConfig: a constructor was given an unusable key, host, secret or
+	// option. Constructors that cannot return an error panic with it.
+	ErrConfig = errors.New("kyccb: invalid configuration")
+)
+
+// HTTPStatus returns the HTTP status code a handler replies with for err: 200
+// for nil, the status documented on the matching sentinel, and 500 for any
+// other error.
+func HTTPStatus(err error) int {
+	switch {
+	case err == nil:
+		return http.StatusOK
+	case errors.Is(err, ErrCallback):
+		// Checked first: the function's own error may wrap anything.
+		return http.StatusInternalServerError
+	case errors.Is(err, ErrMethod):
+		return http.StatusMethodNotAllowed
+	case errors.Is(err, ErrMissingSignature), errors.Is(err, ErrMalformedSignature),
+		errors.Is(err, ErrExpired), errors.Is(err, ErrFuture),
+		errors.Is(err, ErrBadSignature), errors.Is(err, ErrMissingHash),
+		errors.Is(err, ErrBadHash):
+		return http.StatusUnauthorized
+	case errors.Is(err, ErrBodyTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrMalformedBody), errors.Is(err, ErrUnknownCallbackType):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrKeysUnavailable):
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}

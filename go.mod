@@ -1,0 +1,12 @@
+module github.com/kyccb/kyccb
+
+go 1.25.0
+
+require github.com/stellar/go-stellar-sdk v0.7.3
+
+require (
+	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/klauspost/compress v1.17.6 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
+	github.com/stellar/go-xdr v0.0.0-20260806060815-dc590f17552a // indirect
+)
