@@ -222,8 +222,11 @@ func ParseKeys(addresses ...string) (StaticKeys, error) {
 	keys := make(StaticKeys, 0, len(addresses))
 	for i, a := range addresses {
 		k, err := ParseKey(a)
-		if err != nil {
+		if err != nil && len(addresses) > 1 {
 			return nil, fmt.Errorf("signing key %d: %w", i+1, err)
+		}
+		if err != nil {
+			return nil, err
 		}
 		keys = append(keys, k)
 	}
