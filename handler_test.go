@@ -170,7 +170,9 @@ func TestSEP12Rejects(t *testing.T) {
 			_, s, _ := strings.Cut(r.headers["Signature"], ", ")
 			r.headers["Signature"] = s
 		}, nil, 401, kyccb.ErrMalformedSignature, false},
-		{"t given twice", testHost, func(t testing.TB, r *sep12Request) { r.headers["Signature"] = "t=1700000000, " + r.headers["Signature"] }, nil, 401, kyccb.ErrMalformedSignature, false},
+		{"t given twice", testHost, func(t testing.TB, r *sep12Request) {
+			r.headers["Signature"] = "t=1700000000, " + r.headers["Signature"]
+		}, nil, 401, kyccb.ErrMalformedSignature, false},
 		{"a signed t", testHost, func(t testing.TB, r *sep12Request) {
 			r.headers["Signature"] = strings.Replace(r.headers["Signature"], "t=", "t=+", 1)
 		}, nil, 401, kyccb.ErrMalformedSignature, false},
