@@ -274,10 +274,12 @@ func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([
 	return msg[prefix:len(msg):len(msg)], sig.Time, nil
 }
 
-// bodyHint is how many bytes to make room for before reading the body.
+// bodyHint is how many bytes to make room for before reading the body: one
+// more than a declared length, so that the read that finds EOF does not grow
+// the buffer.
 func bodyHint(r *http.Request, limit int64) int {
 	if r.ContentLength > 0 && r.ContentLength <= limit {
-		return int(r.ContentLength)
+		return int(r.ContentLength) + 1
 	}
 	return 512
 }
@@ -294,8 +296,6 @@ func readBody(w http.ResponseWriter, r *http.Request, buf []byte, limit int64) (
 	body := http.MaxBytesReader(w, r.Body, limit)
 	for {
 		if len(buf) == cap(buf) {
-			// One more byte than a declared length fits, so that the read
-			// that finds EOF does not grow the buffer.
 			buf = append(buf, 0)[:len(buf)]
 		}
 		n, err := body.Read(buf[len(buf):cap(buf)])

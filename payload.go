@@ -161,30 +161,26 @@ type XGatewayBankAccount struct {
 	Hash   string `json:"hash"`
 }
 
-// docsMissing decodes both documented shapes of docsMissing.
-type docsMissing []string
+// docEntry decodes both documented shapes of a docsMissing entry:
+// "SELFIE" and {"docType": "SELFIE"}.
+type docEntry string
 
-func (d *docsMissing) UnmarshalJSON(b []byte) error {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
+func (d *docEntry) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*d = docEntry(s)
+		return nil
+	}
+	var obj struct {
+		DocType string `json:"docType"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil {
 		return err
 	}
-	out := make([]string, 0, len(raw))
-	for _, r := range raw {
-		var s string
-		if err := json.Unmarshal(r, &s); err == nil {
-			out = append(out, s)
-			continue
-		}
-		var obj struct {
-			DocType string `json:"docType"`
-		}
-		if err := json.Unmarshal(r, &obj); err != nil {
-			return fmt.Errorf("docsMissing entry is neither a string nor {\"docType\": ...}")
-		}
-		out = append(out, obj.DocType)
-	}
-	*d = out
+	*d = docEntry(obj.DocType)
 	return nil
 }
 

@@ -47,32 +47,9 @@ type Signature struct {
 // digits, and a signature that does not decode to exactly 64 bytes. Every
 // failure matches [ErrMalformedSignature].
 func ParseSignature(value string) (Signature, error) {
-	var t, s string
-	var seenT, seenS bool
-	for pair := range strings.SplitSeq(value, ",") {
-		name, val, ok := strings.Cut(pair, "=")
-		if !ok {
-			if strings.TrimSpace(pair) == "" {
-				continue
-			}
-			return Signature{}, fmt.Errorf("%w: a pair has no '='", ErrMalformedSignature)
-		}
-		// Only the first '=' separates: base64 padding keeps the rest.
-		switch strings.TrimSpace(name) {
-		case "t":
-			if seenT {
-				return Signature{}, fmt.Errorf("%w: t given twice", ErrMalformedSignature)
-			}
-			t, seenT = strings.TrimSpace(val), true
-		case "s":
-			if seenS {
-				return Signature{}, fmt.Errorf("%w: s given twice", ErrMalformedSignature)
-			}
-			s, seenS = strings.TrimSpace(val), true
-		}
-	}
-	if !seenT || !seenS {
-		return Signature{}, fmt.Errorf("%w: t and s are both required", ErrMalformedSignature)
+	t, s, err := splitSignature(value)
+	if err != nil {
+		return Signature{}, err
 	}
 	sec, err := parseUnixDigits(t)
 	if err != nil {
@@ -85,15 +62,58 @@ func ParseSignature(value string) (Signature, error) {
 	return Signature{Timestamp: t, Time: time.Unix(sec, 0), Bytes: sig}, nil
 }
 
+// The details of ErrMalformedSignature, made once: rejecting a malformed
+// header must cost next to nothing.
+var (
+	errNoEquals  = fmt.Errorf("%w: a pair has no '='", ErrMalformedSignature)
+	errTwiceT    = fmt.Errorf("%w: t given twice", ErrMalformedSignature)
+	errTwiceS    = fmt.Errorf("%w: s given twice", ErrMalformedSignature)
+	errMissingTS = fmt.Errorf("%w: t and s are both required", ErrMalformedSignature)
+	errBadT      = fmt.Errorf("%w: t is not a unix time", ErrMalformedSignature)
+	errBadBase64 = fmt.Errorf("%w: s is not base64", ErrMalformedSignature)
+	errSigLength = fmt.Errorf("%w: s does not decode to %d bytes", ErrMalformedSignature, ed25519.SignatureSize)
+)
+
+// splitSignature returns the raw t and s values of a header value.
+func splitSignature(value string) (t, s string, err error) {
+	var seenT, seenS bool
+	for pair := range strings.SplitSeq(value, ",") {
+		// Only the first '=' separates: base64 padding keeps the rest.
+		name, val, ok := strings.Cut(pair, "=")
+		if !ok {
+			if strings.TrimSpace(pair) == "" {
+				continue
+			}
+			return "", "", errNoEquals
+		}
+		switch strings.TrimSpace(name) {
+		case "t":
+			if seenT {
+				return "", "", errTwiceT
+			}
+			t, seenT = strings.TrimSpace(val), true
+		case "s":
+			if seenS {
+				return "", "", errTwiceS
+			}
+			s, seenS = strings.TrimSpace(val), true
+		}
+	}
+	if !seenT || !seenS {
+		return "", "", errMissingTS
+	}
+	return t, s, nil
+}
+
 // parseUnixDigits accepts only ASCII digits: strconv alone would take "+1",
 // "-1" and "1_0", none of which a sender writes.
 func parseUnixDigits(t string) (int64, error) {
 	if t == "" || len(t) > 18 {
-		return 0, fmt.Errorf("%w: t is not a unix time", ErrMalformedSignature)
+		return 0, errBadT
 	}
 	for i := 0; i < len(t); i++ {
 		if t[i] < '0' || t[i] > '9' {
-			return 0, fmt.Errorf("%w: t is not a unix time", ErrMalformedSignature)
+			return 0, errBadT
 		}
 	}
 	return strconv.ParseInt(t, 10, 64) // cannot fail: at most 18 digits
@@ -105,17 +125,33 @@ func decodeSignature(s string) ([]byte, error) {
 	if strings.ContainsAny(s, "-_") {
 		enc = base64.RawURLEncoding
 	}
+	if enc.DecodedLen(len(s)) != ed25519.SignatureSize {
+		return nil, errSigLength
+	}
 	// Strict rejects non-zero trailing bits, so one signature has one
 	// spelling per alphabet.
 	sig, err := enc.Strict().DecodeString(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: s is not base64", ErrMalformedSignature)
-	}
-	if len(sig) != ed25519.SignatureSize {
-		return nil, fmt.Errorf("%w: s decodes to %d bytes, want %d", ErrMalformedSignature, len(sig), ed25519.SignatureSize)
+		return nil, errBadBase64
 	}
 	return sig, nil
 }
+
+// timeError is ErrExpired or ErrFuture with the offset; its text is built
+// only if someone reads it, so a flood of stale requests stays cheap.
+type timeError struct {
+	reason   error
+	off, tol time.Duration
+}
+
+func (e *timeError) Error() string {
+	if e.reason == ErrFuture {
+		return fmt.Sprintf("%v: signed %s ahead of this clock, tolerance %s", e.reason, e.off.Round(time.Second), e.tol)
+	}
+	return fmt.Sprintf("%v: signed %s ago, tolerance %s", e.reason, e.off.Round(time.Second), e.tol)
+}
+
+func (e *timeError) Unwrap() error { return e.reason }
 
 // SignatureValue returns the SEP-12 signature header value of h: Signature
 // if present, X-Stellar-Signature otherwise, "" if neither is.
@@ -305,18 +341,28 @@ func (v *SEP12Verifier) checkHeader(header string, now time.Time) (Signature, er
 	if header == "" {
 		return Signature{}, ErrMissingSignature
 	}
-	sig, err := ParseSignature(header)
+	t, s, err := splitSignature(header)
 	if err != nil {
 		return Signature{}, err
 	}
-	// An age equal to the tolerance is still fresh.
-	switch age := now.Sub(sig.Time); {
-	case age > v.cfg.tolerance:
-		return Signature{}, fmt.Errorf("%w: signed %s ago, tolerance %s", ErrExpired, age.Round(time.Second), v.cfg.tolerance)
-	case -age > v.cfg.tolerance:
-		return Signature{}, fmt.Errorf("%w: signed %s ahead of this clock, tolerance %s", ErrFuture, (-age).Round(time.Second), v.cfg.tolerance)
+	sec, err := parseUnixDigits(t)
+	if err != nil {
+		return Signature{}, err
 	}
-	return sig, nil
+	// Freshness before decoding the signature: the cheapest way to turn
+	// away a replay. An age equal to the tolerance is still fresh.
+	at := time.Unix(sec, 0)
+	switch age := now.Sub(at); {
+	case age > v.cfg.tolerance:
+		return Signature{}, &timeError{ErrExpired, age, v.cfg.tolerance}
+	case -age > v.cfg.tolerance:
+		return Signature{}, &timeError{ErrFuture, -age, v.cfg.tolerance}
+	}
+	sig, err := decodeSignature(s)
+	if err != nil {
+		return Signature{}, err
+	}
+	return Signature{Timestamp: t, Time: at, Bytes: sig}, nil
 }
 
 // checkSignature verifies msg, which is "<t>.<host>.<body>" with the body

@@ -26,15 +26,28 @@ func XGatewayHash(secret string, fields ...string) string {
 }
 
 func xgatewaySum(secret string, fields ...string) [sha512.Size]byte {
-	h := sha512.New()
+	buf := make([]byte, 0, 256) // on the stack for the usual sizes
 	for _, f := range fields {
-		h.Write([]byte(f))
-		h.Write([]byte{'.'})
+		buf = append(buf, f...)
+		buf = append(buf, '.')
 	}
-	h.Write([]byte(secret))
-	var sum [sha512.Size]byte
-	h.Sum(sum[:0])
-	return sum
+	return sha512.Sum512(append(buf, secret...))
+}
+
+// xgatewayHashMatches reports, in constant time, whether hash is the
+// standard padded base64 of the SHA-512 of fields and secret.
+func xgatewayHashMatches(hash, secret string, fields ...string) bool {
+	var got [sha512.Size + 2]byte // room for what a wrong length decodes to
+	enc := base64.StdEncoding.Strict()
+	if len(hash) != enc.EncodedLen(sha512.Size) {
+		return false
+	}
+	n, err := enc.Decode(got[:], []byte(hash))
+	if err != nil || n != sha512.Size {
+		return false
+	}
+	want := xgatewaySum(secret, fields...)
+	return subtle.ConstantTimeCompare(want[:], got[:n]) == 1
 }
 
 // XGatewayCallback is one authenticated XGateway callback: Type says which
@@ -86,7 +99,7 @@ type xgatewayWire struct {
 	Currency     flexString `json:"currency"`
 	Status       string     `json:"status"`
 
-	DocsMissing            docsMissing `json:"docsMissing"`
+	DocsMissing            []docEntry  `json:"docsMissing"`
 	KYCRejectLabel         string      `json:"kycRejectLabel"`
 	KYCEndUserErrorMessage string      `json:"kycEndUserErrorMessage"`
 	KYCProcessingStatus    string      `json:"kycProcessingStatus"`
@@ -159,16 +172,15 @@ func (v *XGatewayVerifier) Verify(body []byte) (XGatewayCallback, error) {
 	if w.Hash == nil || *w.Hash == "" {
 		return XGatewayCallback{}, ErrMissingHash
 	}
-	want := XGatewayHash(v.secret, fields...)
-	if subtle.ConstantTimeCompare([]byte(want), []byte(*w.Hash)) != 1 {
+	if !xgatewayHashMatches(*w.Hash, v.secret, fields...) {
 		return XGatewayCallback{}, fmt.Errorf("%w: for a %s callback (wrong secret, or a field was changed)", ErrBadHash, w.CallbackType)
 	}
 	cb := XGatewayCallback{Type: w.CallbackType}
 	switch w.CallbackType {
 	case XGatewayTypeKYC:
-		docs := []string(w.DocsMissing)
-		if docs == nil {
-			docs = []string{}
+		docs := make([]string, len(w.DocsMissing))
+		for i, d := range w.DocsMissing {
+			docs[i] = string(d)
 		}
 		cb.KYC = &XGatewayKYC{
 			CallbackType:           w.CallbackType,

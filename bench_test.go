@@ -1,0 +1,226 @@
+package kyccb_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/kyccb/kyccb"
+)
+
+// The performance goals are ratios: the SEP-12 handler at most 1.05x its
+// floor (bare ed25519.Verify plus json.Unmarshal of the same body), and a
+// stale or malformed request under 1/50 of a valid one. BenchmarkRatios
+// measures them in one process, alternating the contenders in short rounds
+// so that drift on a shared machine hits all alike:
+//
+//	go test -run '^$' -bench Ratios -benchtime 1x .
+
+// reusableRequest serves the same POST many times without allocating a new
+// request per iteration, so that benchmarks measure the handler, not the
+// test harness.
+type reusableRequest struct {
+	r    *http.Request
+	body *bytes.Reader
+	raw  []byte
+}
+
+type readCloser struct{ *bytes.Reader }
+
+func (readCloser) Close() error { return nil }
+
+func newReusableRequest(body []byte, headers map[string]string) *reusableRequest {
+	rr := &reusableRequest{raw: body, body: bytes.NewReader(body)}
+	rr.r = httptest.NewRequest(http.MethodPost, "/kyc", nil)
+	rr.r.Body = readCloser{rr.body}
+	rr.r.ContentLength = int64(len(body))
+	for k, v := range headers {
+		rr.r.Header.Set(k, v)
+	}
+	return rr
+}
+
+func (rr *reusableRequest) serve(h http.Handler, w *discardWriter) {
+	rr.body.Reset(rr.raw)
+	clear(w.h)
+	w.code = 0
+	h.ServeHTTP(w, rr.r)
+}
+
+// discardWriter is the cheapest ResponseWriter: the server's own costs are
+// not the handler's.
+type discardWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *discardWriter) WriteHeader(code int)        { w.code = code }
+
+type benchFixture struct {
+	valid, stale, malformed *reusableRequest
+	handler                 http.Handler
+	floor                   func()
+	body                    []byte
+}
+
+func newSEP12Fixture(tb testing.TB) *benchFixture {
+	var body []byte
+	for _, v := range loadVectors(tb) {
+		if v.Name == "needs_info_legacy_header" {
+			body = []byte(v.Body)
+		}
+	}
+	now := time.Unix(1700000000, 0)
+	sig := sign(tb, testSeed, testHost, string(body), now)
+	staleSig := sign(tb, testSeed, testHost, string(body), now.Add(-time.Hour))
+	h := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
+		kyccb.WithClock(func() time.Time { return now }))
+
+	parsed, err := kyccb.ParseSignature(sig)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pub := ed25519.PublicKey(mustKey(tb))
+	msg := []byte(parsed.Timestamp + "." + testHost + "." + string(body))
+	floor := func() {
+		if !ed25519.Verify(pub, msg, parsed.Bytes) {
+			panic("floor: bad signature")
+		}
+		var c kyccb.Customer
+		if err := json.Unmarshal(body, &c); err != nil {
+			panic(err)
+		}
+	}
+	return &benchFixture{
+		valid:     newReusableRequest(body, map[string]string{"Signature": sig}),
+		stale:     newReusableRequest(body, map[string]string{"Signature": staleSig}),
+		malformed: newReusableRequest(body, map[string]string{"Signature": "t=1700000000, s=!!"}),
+		handler:   h,
+		floor:     floor,
+		body:      body,
+	}
+}
+
+func BenchmarkSEP12(b *testing.B) {
+	fx := newSEP12Fixture(b)
+	w := &discardWriter{h: http.Header{}}
+	run := func(rr *reusableRequest, want int) func(*testing.B) {
+		return func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(fx.body)))
+			for b.Loop() {
+				rr.serve(fx.handler, w)
+			}
+			if w.code != want {
+				b.Fatalf("status %d, want %d", w.code, want)
+			}
+		}
+	}
+	b.Run("handler", run(fx.valid, 200))
+	b.Run("floor", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(fx.body)))
+		for b.Loop() {
+			fx.floor()
+		}
+	})
+	b.Run("stale", run(fx.stale, 401))
+	b.Run("malformed", run(fx.malformed, 401))
+}
+
+type xgatewayFixture struct {
+	valid   *reusableRequest
+	handler http.Handler
+	floor   func()
+}
+
+func newXGatewayFixture(tb testing.TB) *xgatewayFixture {
+	body := []byte(xgatewayBody(tb, nil))
+	h := kyccb.XGateway(testSecret, func(context.Context, kyccb.XGatewayKYC) error { return nil })
+	floor := func() {
+		var k struct {
+			CallbackType, CustomerID, Hash, Status string
+			DocsMissing                            []struct{ DocType string }
+		}
+		if err := json.Unmarshal(body, &k); err != nil {
+			panic(err)
+		}
+		sum := sha512.Sum512([]byte(k.CustomerID + "." + testSecret))
+		if base64.StdEncoding.EncodeToString(sum[:]) != k.Hash {
+			panic("floor: bad hash")
+		}
+	}
+	return &xgatewayFixture{valid: newReusableRequest(body, nil), handler: h, floor: floor}
+}
+
+func BenchmarkXGateway(b *testing.B) {
+	fx := newXGatewayFixture(b)
+	w := &discardWriter{h: http.Header{}}
+	b.Run("handler", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			fx.valid.serve(fx.handler, w)
+		}
+		if w.code != 200 {
+			b.Fatalf("status %d", w.code)
+		}
+	})
+	b.Run("floor", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			fx.floor()
+		}
+	})
+}
+
+// alternate runs each contender iters times per round, for rounds rounds,
+// interleaved, and returns each one's mean time per call.
+func alternate(rounds, iters int, contenders ...func()) []time.Duration {
+	total := make([]time.Duration, len(contenders))
+	for range rounds {
+		for i, f := range contenders {
+			start := time.Now()
+			for range iters {
+				f()
+			}
+			total[i] += time.Since(start)
+		}
+	}
+	for i := range total {
+		total[i] /= time.Duration(rounds * iters)
+	}
+	return total
+}
+
+func BenchmarkRatios(b *testing.B) {
+	fx := newSEP12Fixture(b)
+	xfx := newXGatewayFixture(b)
+	w := &discardWriter{h: http.Header{}}
+	for b.Loop() {
+		d := alternate(40, 250,
+			func() { fx.valid.serve(fx.handler, w) },
+			fx.floor,
+			func() { fx.stale.serve(fx.handler, w) },
+			func() { fx.malformed.serve(fx.handler, w) },
+			func() { xfx.valid.serve(xfx.handler, w) },
+			xfx.floor,
+		)
+		b.ReportMetric(float64(d[0].Nanoseconds()), "sep12-ns/op")
+		b.ReportMetric(float64(d[1].Nanoseconds()), "sep12-floor-ns/op")
+		b.ReportMetric(float64(d[0])/float64(d[1]), "sep12/floor")
+		b.ReportMetric(float64(d[2])/float64(d[0]), "stale/valid")
+		b.ReportMetric(float64(d[3])/float64(d[0]), "malformed/valid")
+		b.ReportMetric(float64(d[4].Nanoseconds()), "xgw-ns/op")
+		b.ReportMetric(float64(d[4])/float64(d[5]), "xgw/floor")
+	}
+}
+

@@ -1,0 +1,123 @@
+package kyccb_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kyccb/kyccb"
+)
+
+// The fuzz targets are seeded from the independent test vectors in
+// testdata, so they start from real senders' headers and bodies.
+
+func FuzzParseSignature(f *testing.F) {
+	for _, v := range loadVectors(f) {
+		for _, h := range v.Headers {
+			f.Add(h)
+		}
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		sig, err := kyccb.ParseSignature(value)
+		if err != nil {
+			if !errors.Is(err, kyccb.ErrMalformedSignature) {
+				t.Fatalf("error %v is not ErrMalformedSignature", err)
+			}
+			return
+		}
+		if len(sig.Bytes) != 64 || sig.Timestamp == "" || strings.Trim(sig.Timestamp, "0123456789") != "" {
+			t.Fatalf("accepted %q as %+v", value, sig)
+		}
+	})
+}
+
+func FuzzSEP12Handler(f *testing.F) {
+	for _, v := range loadVectors(f) {
+		if v.Mode == "sep12" {
+			f.Add(v.Headers["Signature"], v.Headers["X-Stellar-Signature"], []byte(v.Body))
+		}
+	}
+	now := time.Unix(1700000005, 0)
+	var reason error
+	h := kyccb.SEP12(testAddress, "wallet.example.org", func(context.Context, kyccb.Customer) error { return nil },
+		kyccb.WithClock(func() time.Time { return now }),
+		kyccb.WithMaxBodyBytes(64<<10),
+		kyccb.WithErrorHook(func(_ *http.Request, err error) { reason = err }))
+	f.Fuzz(func(t *testing.T, sig, legacy string, body []byte) {
+		reason = nil
+		r := httptest.NewRequest(http.MethodPost, "/kyc", strings.NewReader(string(body)))
+		if sig != "" {
+			r.Header["Signature"] = []string{sig}
+		}
+		if legacy != "" {
+			r.Header["X-Stellar-Signature"] = []string{legacy}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != kyccb.HTTPStatus(reason) {
+			t.Fatalf("replied %d for reason %v", rec.Code, reason)
+		}
+		switch rec.Code {
+		case 200, 400, 401, 413:
+		default:
+			t.Fatalf("unexpected status %d (%v)", rec.Code, reason)
+		}
+		if rec.Code == 200 {
+			// Only a genuine signature gets here: check it independently.
+			v, err := kyccb.NewSEP12Verifier(kyccb.StaticKeys{mustKey(t)}, "wallet.example.org")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Verify(context.Background(), kyccb.SignatureValue(r.Header), body, now); err != nil {
+				t.Fatalf("handler accepted what Verify rejects: %v", err)
+			}
+		}
+	})
+}
+
+func mustKey(t testing.TB) []byte {
+	k, err := kyccb.ParseKey(testAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func FuzzXGatewayVerify(f *testing.F) {
+	for _, v := range loadVectors(f) {
+		if v.Mode == "xgateway" {
+			f.Add([]byte(v.Body))
+		}
+	}
+	f.Add([]byte(`{"callbackType":"transaction","id":"1","amount":1e3,"currency":"EUR","hash":""}`))
+	f.Add([]byte(`{"callbackType":"bank_account","customerId":"c","currency":"GBP","hash":null}`))
+	v, err := kyccb.NewXGatewayVerifier("secret-key-0123")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		cb, err := v.Verify(body)
+		if err != nil {
+			if kyccb.HTTPStatus(err) != 400 && kyccb.HTTPStatus(err) != 401 {
+				t.Fatalf("error %v maps to %d", err, kyccb.HTTPStatus(err))
+			}
+			return
+		}
+		n := 0
+		for _, set := range []bool{cb.KYC != nil, cb.Transaction != nil, cb.BankAccount != nil} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("verified callback %+v has %d payloads", cb, n)
+		}
+		if cb.KYC != nil && cb.KYC.Hash != kyccb.XGatewayHash("secret-key-0123", cb.KYC.CustomerID) {
+			t.Fatalf("accepted a KYC callback whose hash does not match")
+		}
+	})
+}
