@@ -223,4 +223,3 @@ func BenchmarkRatios(b *testing.B) {
 		b.ReportMetric(float64(d[4])/float64(d[5]), "xgw/floor")
 	}
 }
-

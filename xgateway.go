@@ -99,10 +99,10 @@ type xgatewayWire struct {
 	Currency     flexString `json:"currency"`
 	Status       string     `json:"status"`
 
-	DocsMissing            []docEntry  `json:"docsMissing"`
-	KYCRejectLabel         string      `json:"kycRejectLabel"`
-	KYCEndUserErrorMessage string      `json:"kycEndUserErrorMessage"`
-	KYCProcessingStatus    string      `json:"kycProcessingStatus"`
+	DocsMissing            []docEntry `json:"docsMissing"`
+	KYCRejectLabel         string     `json:"kycRejectLabel"`
+	KYCEndUserErrorMessage string     `json:"kycEndUserErrorMessage"`
+	KYCProcessingStatus    string     `json:"kycProcessingStatus"`
 
 	InvoiceID       string          `json:"invoiceId"`
 	OrderID         string          `json:"orderId"`
