@@ -121,8 +121,8 @@ func WithMaxBodyBytes(n int64) Option {
 // WithErrorHook sets a function called with the request and the reason
 // whenever a handler rejects a callback or the callback function fails. The
 // reason matches one of the package's sentinel errors and may carry a
-// diagnosis. The hook runs on the request's goroutine after the reply is
-// written; it must be safe for concurrent use.
+// diagnosis. The hook runs on the request's goroutine just before the reply
+// is written, so keep it quick; it must be safe for concurrent use.
 func WithErrorHook(hook func(*http.Request, error)) Option {
 	return func(c *config) {
 		if hook == nil {
@@ -332,24 +332,28 @@ func callFn[T any](fn func(context.Context, T) error, ctx context.Context, v T) 
 	return nil
 }
 
-// reply answers with fixed text for err's status, then reports err.
+// reply reports err, then answers with fixed text for its status. Reporting
+// first means a hook has run by the time the sender sees the reply.
 func (c *config) reply(w http.ResponseWriter, r *http.Request, err error) {
 	code := HTTPStatus(err)
+	if err != nil {
+		c.report(r, code, err)
+	}
+	h := w.Header()
 	switch code {
 	case http.StatusMethodNotAllowed:
-		w.Header().Set("Allow", http.MethodPost)
+		h.Set("Allow", http.MethodPost)
 	case http.StatusServiceUnavailable:
-		w.Header().Set("Retry-After", "5")
+		h.Set("Retry-After", "5")
 	}
 	// Fixed text only: never the reason, which may describe the request.
-	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	io.WriteString(w, replyText(code))
-	if err == nil {
-		return
-	}
+}
+
+func (c *config) report(r *http.Request, code int, err error) {
 	if c.onError != nil {
 		c.onError(r, err)
 	}

@@ -1,0 +1,86 @@
+// Command kyccb is the command-line companion of package kyccb: it runs a
+// verifying receiver, sends signed test callbacks and explains why a
+// callback is accepted or rejected.
+//
+// Usage:
+//
+//	kyccb demo    receiver, anchor and XGateway on loopback, no configuration
+//
+// Run "kyccb <command> -h" for a command's flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitRejected = 1 // a callback was rejected or a command failed
+	exitUsage    = 2
+)
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+var commands = []command{
+	{"demo", "run a receiver, an anchor and XGateway on loopback and show their verdicts", runDemo},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// errUsage marks errors caused by how the command was called.
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		switch {
+		case err == nil:
+			return exitOK
+		case errors.Is(err, flag.ErrHelp):
+			return exitOK
+		case errors.Is(err, errUsage):
+			fmt.Fprintf(stderr, "kyccb %s: %v\n", c.name, err)
+			return exitUsage
+		default:
+			fmt.Fprintf(stderr, "kyccb %s: %v\n", c.name, err)
+			return exitRejected
+		}
+	}
+	fmt.Fprintf(stderr, "kyccb: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "kyccb authenticates KYC status callbacks (SEP-12 and XGateway) and explains verdicts.")
+	fmt.Fprintln(w, "\nUsage: kyccb <command> [flags]\n\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'kyccb <command> -h' for a command's flags and examples.")
+}
