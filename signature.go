@@ -128,11 +128,18 @@ func decodeSignature(s string) ([]byte, error) {
 	if enc.DecodedLen(len(s)) != ed25519.SignatureSize {
 		return nil, errSigLength
 	}
+	// The decoder skips CR and LF; a signature has none.
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, errBadBase64
+	}
 	// Strict rejects non-zero trailing bits, so one signature has one
 	// spelling per alphabet.
 	sig, err := enc.Strict().DecodeString(s)
 	if err != nil {
 		return nil, errBadBase64
+	}
+	if len(sig) != ed25519.SignatureSize {
+		return nil, errSigLength
 	}
 	return sig, nil
 }
