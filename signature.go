@@ -307,8 +307,15 @@ func NewSEP12Verifier(keys KeySource, host string, opts ...Option) (*SEP12Verifi
 	if keys == nil {
 		return nil, fmt.Errorf("%w: nil key source", ErrConfig)
 	}
-	if k, ok := keys.(StaticKeys); ok && len(k) == 0 {
-		return nil, fmt.Errorf("%w: no signing key", ErrConfig)
+	if k, ok := keys.(StaticKeys); ok {
+		if len(k) == 0 {
+			return nil, fmt.Errorf("%w: no signing key", ErrConfig)
+		}
+		for _, pk := range k {
+			if len(pk) != ed25519.PublicKeySize {
+				return nil, fmt.Errorf("%w: a signing key is not %d bytes", ErrConfig, ed25519.PublicKeySize)
+			}
+		}
 	}
 	h, err := callbackHost(host)
 	if err != nil {
@@ -422,8 +429,13 @@ func (v *SEP12Verifier) diagnose(keys []ed25519.PublicKey, sig Signature, body [
 		cands = append(cands, candidate{h, fmt.Sprintf("valid for host %q, not for the configured %q: register the callback URL without the port, or configure the host with it", h, v.host)})
 	}
 	if requestHost != "" && requestHost != v.host && requestHost != v.bare && len(requestHost) <= 255 {
-		// The request's Host is not repeated: it is the sender's text.
-		cands = append(cands, candidate{requestHost, fmt.Sprintf("valid for the request's Host header, not for the configured host %q: configure the host the callback URL was registered with", v.host)})
+		says := fmt.Sprintf("valid for the request's Host header, not for the configured host %q: configure the host the callback URL was registered with", v.host)
+		if samePortDigits(requestHost, v.host) {
+			// Only the port differs, and a port is digits: safe to show.
+			says = fmt.Sprintf("valid for host %q, not for the configured %q: configure the host with the port the callback URL was registered with", requestHost, v.host)
+		}
+		// Otherwise the request's Host is not repeated: it is the sender's text.
+		cands = append(cands, candidate{requestHost, says})
 	}
 	for _, c := range cands {
 		if verifyAny(keys, signedMessage(nil, sig.Timestamp, c.host, body), sig.Bytes) {
@@ -431,6 +443,19 @@ func (v *SEP12Verifier) diagnose(keys []ed25519.PublicKey, sig Signature, body [
 		}
 	}
 	return fmt.Errorf("%w: not signed by a trusted key for host %q, or the body was changed", ErrBadSignature, v.host)
+}
+
+// samePortDigits reports whether requestHost is the configured host's name
+// with a port of plain digits.
+func samePortDigits(requestHost, configured string) bool {
+	name, port, err := net.SplitHostPort(requestHost)
+	if err != nil || port == "" || strings.Trim(port, "0123456789") != "" {
+		return false
+	}
+	if h, _, err := net.SplitHostPort(configured); err == nil {
+		configured = h
+	}
+	return name == configured
 }
 
 func verifyAny(keys []ed25519.PublicKey, msg, sig []byte) bool {
