@@ -74,17 +74,24 @@ type XGatewayVerifier struct {
 // newline left from the file it was read from), or an option that does not
 // apply to XGateway.
 func NewXGatewayVerifier(secret string, opts ...Option) (*XGatewayVerifier, error) {
-	if secret == "" {
-		return nil, fmt.Errorf("%w: empty XGateway secret", ErrConfig)
-	}
-	if strings.TrimSpace(secret) != secret {
-		return nil, fmt.Errorf("%w: XGateway secret has leading or trailing white space", ErrConfig)
+	if err := checkXGatewaySecret(secret); err != nil {
+		return nil, err
 	}
 	cfg, err := newConfig(modeXGateway, opts)
 	if err != nil {
 		return nil, err
 	}
 	return &XGatewayVerifier{secret: secret, cfg: cfg}, nil
+}
+
+func checkXGatewaySecret(secret string) error {
+	if secret == "" {
+		return fmt.Errorf("%w: empty XGateway secret", ErrConfig)
+	}
+	if strings.TrimSpace(secret) != secret {
+		return fmt.Errorf("%w: XGateway secret has leading or trailing white space", ErrConfig)
+	}
+	return nil
 }
 
 // xgatewayWire is every field of every callback type, decoded once. The
@@ -140,6 +147,33 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+func (w *xgatewayWire) customerID() string {
+	if w.CustomerID != nil {
+		return *w.CustomerID
+	}
+	return ""
+}
+
+// hashedFields returns the fields XGateway hashes, before the secret, for
+// w's callback type. The verifier and the sender share it, so that they
+// cannot disagree.
+func (w *xgatewayWire) hashedFields() ([]string, error) {
+	switch w.CallbackType {
+	case XGatewayTypeKYC:
+		return []string{w.customerID()}, nil
+	case XGatewayTypeTransaction:
+		txCustomer := w.customerID()
+		if txCustomer == "" {
+			txCustomer = "N/A"
+		}
+		return []string{string(w.ID), txCustomer, string(w.Amount), string(w.Currency)}, nil
+	case XGatewayTypeBankAccount:
+		return []string{w.customerID(), string(w.Currency)}, nil
+	default:
+		return nil, ErrUnknownCallbackType
+	}
+}
+
 // Verify authenticates body, the raw body of an XGateway callback, and
 // returns it decoded. The error matches [ErrMalformedBody] when body is not a
 // JSON object, [ErrUnknownCallbackType] for a type whose hashed fields are
@@ -150,25 +184,11 @@ func (v *XGatewayVerifier) Verify(body []byte) (XGatewayCallback, error) {
 	if err := decodeObject(body, &w); err != nil {
 		return XGatewayCallback{}, err
 	}
-	customerID := ""
-	if w.CustomerID != nil {
-		customerID = *w.CustomerID
+	fields, err := w.hashedFields()
+	if err != nil {
+		return XGatewayCallback{}, err
 	}
-	var fields []string
-	switch w.CallbackType {
-	case XGatewayTypeKYC:
-		fields = []string{customerID}
-	case XGatewayTypeTransaction:
-		txCustomer := customerID
-		if txCustomer == "" {
-			txCustomer = "N/A"
-		}
-		fields = []string{string(w.ID), txCustomer, string(w.Amount), string(w.Currency)}
-	case XGatewayTypeBankAccount:
-		fields = []string{customerID, string(w.Currency)}
-	default:
-		return XGatewayCallback{}, ErrUnknownCallbackType
-	}
+	customerID := w.customerID()
 	if w.Hash == nil || *w.Hash == "" {
 		return XGatewayCallback{}, ErrMissingHash
 	}
