@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -15,23 +16,41 @@ import (
 // [WithMaxBodyBytes] says otherwise. Real callbacks are a few kilobytes.
 const DefaultMaxBodyBytes = 1 << 20
 
-// An Option configures a handler or verifier. Options that do not apply to a
-// mode (a tolerance for XGateway, which has no timestamp) make the
-// constructor fail rather than be ignored.
+// An Option configures a handler, verifier, sender, key source or
+// registration. Options that do not apply to what is being built (a
+// tolerance for XGateway, which has no timestamp; a retry count for a
+// handler) make the constructor fail rather than be ignored.
 type Option func(*config)
 
+// mode is a set of things an option can configure.
 type mode int
 
 const (
-	modeSEP12 mode = iota + 1
-	modeXGateway
+	modeSEP12          mode = 1 << iota // SEP-12 handlers and verifiers
+	modeXGateway                        // XGateway handlers and verifiers
+	modeSEP12Sender                     // NewSEP12Sender
+	modeXGatewaySender                  // NewXGatewaySender
+	modeKeySource                       // NewTOMLKeys
+	modeRegister                        // RegisterCallback, KYCServer
+
+	modeHandlers = modeSEP12 | modeXGateway
+	modeSenders  = modeSEP12Sender | modeXGatewaySender
+	modeClients  = modeSenders | modeKeySource | modeRegister // what makes HTTP requests
 )
 
+var modeNames = []string{"SEP-12", "XGateway", "SEP-12 senders", "XGateway senders", "the stellar.toml key source", "registration"}
+
 func (m mode) String() string {
-	if m == modeSEP12 {
-		return "SEP-12"
+	var names []string
+	for i, n := range modeNames {
+		if m&(1<<i) != 0 {
+			names = append(names, n)
+		}
 	}
-	return "XGateway"
+	if len(names) > 1 {
+		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+	}
+	return strings.Join(names, "")
 }
 
 type config struct {
@@ -45,7 +64,18 @@ type config struct {
 	onTransaction func(context.Context, XGatewayTransaction) error
 	onBankAccount func(context.Context, XGatewayBankAccount) error
 
-	only map[string]mode // option name -> the one mode it applies to
+	// What makes HTTP requests: senders, the key source, registration.
+	client     *http.Client // nil: a zero http.Client
+	timeout    time.Duration
+	attempts   int // 0: the sender's own default
+	backoff    time.Duration
+	maxBackoff time.Duration
+	onAttempt  func(Attempt)
+	legacy     bool // also send X-Stellar-Signature
+	refresh    time.Duration
+	maxAge     time.Duration
+
+	only map[string]mode // option name -> the modes it applies to
 	errs []error
 }
 
@@ -61,7 +91,16 @@ func (c *config) onlyFor(name string, m mode) {
 }
 
 func newConfig(m mode, opts []Option) (config, error) {
-	c := config{now: time.Now, tolerance: DefaultTolerance, maxBody: DefaultMaxBodyBytes}
+	c := config{
+		now:        time.Now,
+		tolerance:  DefaultTolerance,
+		maxBody:    DefaultMaxBodyBytes,
+		timeout:    DefaultRequestTimeout,
+		backoff:    defaultBackoff,
+		maxBackoff: defaultMaxBackoff,
+		refresh:    DefaultRefreshInterval,
+		maxAge:     DefaultMaxKeyAge,
+	}
 	for _, o := range opts {
 		if o == nil {
 			c.fail("nil option")
@@ -70,7 +109,7 @@ func newConfig(m mode, opts []Option) (config, error) {
 		o(&c)
 	}
 	for name, om := range c.only {
-		if om != m {
+		if om&m == 0 {
 			c.fail("%s applies only to %s", name, om)
 		}
 	}
@@ -78,10 +117,12 @@ func newConfig(m mode, opts []Option) (config, error) {
 	return c, errors.Join(c.errs...)
 }
 
-// WithClock sets the clock SEP-12 timestamps are checked against. The
-// default is [time.Now].
+// WithClock sets the clock SEP-12 timestamps are checked against, senders
+// sign with, and the stellar.toml key source measures its intervals with.
+// The default is [time.Now].
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
+		c.onlyFor("WithClock", modeHandlers|modeSenders|modeKeySource)
 		if now == nil {
 			c.fail("WithClock: nil clock")
 			return
@@ -107,9 +148,11 @@ func WithTolerance(d time.Duration) Option {
 
 // WithMaxBodyBytes sets the largest body a handler reads; a longer one is
 // answered 413 without being read further. The default is
-// [DefaultMaxBodyBytes]. It must be positive.
+// [DefaultMaxBodyBytes]. It must be positive, and applies only to handlers
+// and verifiers.
 func WithMaxBodyBytes(n int64) Option {
 	return func(c *config) {
+		c.onlyFor("WithMaxBodyBytes", modeHandlers)
 		if n <= 0 {
 			c.fail("WithMaxBodyBytes: limit must be positive")
 			return
@@ -122,9 +165,11 @@ func WithMaxBodyBytes(n int64) Option {
 // whenever a handler rejects a callback or the callback function fails. The
 // reason matches one of the package's sentinel errors and may carry a
 // diagnosis. The hook runs on the request's goroutine just before the reply
-// is written, so keep it quick; it must be safe for concurrent use.
+// is written, so keep it quick; it must be safe for concurrent use. It
+// applies only to handlers and verifiers.
 func WithErrorHook(hook func(*http.Request, error)) Option {
 	return func(c *config) {
+		c.onlyFor("WithErrorHook", modeHandlers)
 		if hook == nil {
 			c.fail("WithErrorHook: nil hook")
 			return
@@ -135,9 +180,10 @@ func WithErrorHook(hook func(*http.Request, error)) Option {
 
 // WithLogger logs every rejection at level Warn and every failure of the
 // callback function at level Error, with the reply status and the reason.
-// By default nothing is logged.
+// By default nothing is logged. It applies only to handlers and verifiers.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) {
+		c.onlyFor("WithLogger", modeHandlers)
 		if l == nil {
 			c.fail("WithLogger: nil logger")
 			return
