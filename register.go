@@ -1,0 +1,141 @@
+package kyccb
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// CallbackRegistration is what a wallet tells an anchor when it registers
+// its callback URL: the body of SEP-12's PUT /customer/callback. A new
+// registration replaces the customer's previous URL. Anchors stop sending
+// once the status is ACCEPTED or REJECTED; to keep watching, register again.
+type CallbackRegistration struct {
+	// URL receives the callbacks. It must be https, or http on a loopback
+	// host for tests. The anchor signs for its host (host:port when it has
+	// a port): configure the verifier with the same URL.
+	URL string `json:"url"`
+	// ID is the anchor's customer id, from an earlier PUT /customer.
+	ID string `json:"id,omitempty"`
+	// Account is the customer's Stellar account. Deprecated by SEP-12: the
+	// anchor takes it from the JWT.
+	Account string `json:"account,omitempty"`
+	// Memo tells customers apart who share an account.
+	Memo string `json:"memo,omitempty"`
+	// MemoType is Memo's type: "text", "id" or "hash". Deprecated by SEP-12.
+	MemoType string `json:"memo_type,omitempty"`
+}
+
+// RegisterCallback registers reg with the anchor whose KYC server is
+// kycServer (the KYC_SERVER of its stellar.toml; see [KYCServer]): it sends
+// PUT {kycServer}/customer/callback with jwt, the wallet's SEP-10 token, as
+// a Bearer token and reg as JSON.
+//
+// Before any request it checks that kycServer and reg.URL are https URLs
+// (plain http only on a loopback host), that jwt is one token (without
+// "Bearer ") and that reg.MemoType is empty, text, id or hash; an error
+// matches [ErrConfig] and never repeats the JWT or a URL.
+//
+// A 2xx reply returns nil. Any other reply, redirects included (they are
+// not followed: the request carries the JWT), returns an [*AnchorError]
+// with the status and the anchor's message. The options that apply are
+// [WithHTTPClient] and [WithRequestTimeout]. It is safe for concurrent use.
+func RegisterCallback(ctx context.Context, kycServer, jwt string, reg CallbackRegistration, opts ...Option) error {
+	cfg, err := newConfig(modeRegister, opts)
+	if err != nil {
+		return err
+	}
+	server, err := checkURL("KYC server URL", kycServer)
+	if err != nil {
+		return err
+	}
+	if _, err := checkURL("callback URL", reg.URL); err != nil {
+		return err
+	}
+	switch {
+	case jwt == "":
+		return fmt.Errorf("%w: empty JWT", ErrConfig)
+	case strings.HasPrefix(strings.ToLower(jwt), "bearer "):
+		return fmt.Errorf("%w: pass the JWT without \"Bearer \"", ErrConfig)
+	case strings.ContainsAny(jwt, " \t\r\n"):
+		return fmt.Errorf("%w: JWT contains white space", ErrConfig)
+	}
+	switch reg.MemoType {
+	case "", "text", "id", "hash":
+	default:
+		return fmt.Errorf("%w: memo type must be text, id or hash", ErrConfig)
+	}
+	body, err := json.Marshal(reg)
+	if err != nil {
+		return err // cannot happen: strings only
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, server.JoinPath("customer", "callback").String(), bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("kyccb: registering the callback: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+jwt)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := cfg.httpClient(noRedirect).Do(req)
+	if err != nil {
+		return fmt.Errorf("kyccb: registering the callback: %w", requestError(err))
+	}
+	defer resp.Body.Close()
+	reply := readReply(resp.Body)
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	return &AnchorError{StatusCode: resp.StatusCode, Message: anchorMessage(reply)}
+}
+
+// anchorMessage returns the "error" of a SEP error reply, {"error": "..."},
+// or "" when reply is not one.
+func anchorMessage(reply []byte) string {
+	var r struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(reply, &r) != nil {
+		return ""
+	}
+	msg := strings.ToValidUTF8(r.Error, "\uFFFD")
+	if len(msg) > 256 {
+		msg = strings.ToValidUTF8(msg[:256], "")
+	}
+	return msg
+}
+
+// KYCServer returns the URL of the SEP-12 server of the anchor at domain
+// (such as "anchor.example.com"): the KYC_SERVER of its stellar.toml, or
+// TRANSFER_SERVER when it has none, as SEP-12 says. It fetches
+// https://{domain}/.well-known/stellar.toml with go-stellar-sdk's
+// stellartoml client. The options that apply are [WithHTTPClient] and
+// [WithRequestTimeout].
+func KYCServer(ctx context.Context, domain string, opts ...Option) (string, error) {
+	cfg, err := newConfig(modeRegister, opts)
+	if err != nil {
+		return "", err
+	}
+	if err := checkDomain(domain); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
+	defer cancel()
+	toml, err := fetchTOML(ctx, cfg.httpClient(httpsRedirectsOnly), domain)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case toml.KycServer != "":
+		return toml.KycServer, nil
+	case toml.TransferServer != "":
+		return toml.TransferServer, nil
+	default:
+		return "", fmt.Errorf("kyccb: stellar.toml of %s has neither KYC_SERVER nor TRANSFER_SERVER", domain)
+	}
+}
