@@ -29,6 +29,23 @@
 // an XGateway callback as a hint, deduplicate it and confirm through
 // XGateway's API before anything irreversible.
 //
+// # Both ends
+//
+// A wallet finds an anchor's KYC server with [KYCServer], registers its
+// callback URL there with [RegisterCallback], and trusts the anchor's
+// current SIGNING_KEY through [NewTOMLKeys], which reads it from the
+// anchor's stellar.toml and follows key rotations:
+//
+//	keys, err := kyccb.NewTOMLKeys("anchor.example.com")
+//	...
+//	v, err := kyccb.NewSEP12Verifier(keys, "https://wallet.example.org/kyc")
+//	...
+//	mux.Handle("/kyc", v.Handler(onCustomer))
+//
+// An anchor signs and delivers callbacks, with retries, through
+// [NewSEP12Sender]; a [Signer] signs for anchors with delivery code of their
+// own. [NewXGatewaySender] plays XGateway in simulations and tests.
+//
 // # Errors
 //
 // Every rejection is an error that matches one of the exported sentinels
