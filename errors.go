@@ -58,6 +58,18 @@ var (
 	// (503, so the sender retries).
 	ErrKeysUnavailable = errors.New("kyccb: signing keys unavailable")
 
+	// ErrDuplicateInProgress: under [WithDedup], another delivery of the
+	// same callback holds its lease and may still be running the function
+	// (503 with Retry-After, so the sender retries later).
+	ErrDuplicateInProgress = errors.New("kyccb: duplicate callback in progress")
+
+	// ErrStoreUnavailable: the [WithDedup] store failed, wrapping its
+	// error (503 with Retry-After, so the sender retries). It is also
+	// reported, without changing the reply, when [WithDedupFailOpen] let
+	// the function run anyway, and when the store failed to record or
+	// release a callback after the function returned.
+	ErrStoreUnavailable = errors.New("kyccb: dedup store unavailable")
+
 	// ErrCallback: the function given to the handler returned an error,
 	// which is wrapped too (500, so the sender retries).
 	ErrCallback = errors.New("kyccb: callback function failed")
@@ -117,7 +129,8 @@ func HTTPStatus(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, ErrMalformedBody), errors.Is(err, ErrUnknownCallbackType):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrKeysUnavailable):
+	case errors.Is(err, ErrKeysUnavailable), errors.Is(err, ErrDuplicateInProgress),
+		errors.Is(err, ErrStoreUnavailable):
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError

@@ -75,6 +75,8 @@ type config struct {
 	refresh    time.Duration
 	maxAge     time.Duration
 
+	dedup dedup
+
 	only map[string]mode // option name -> the modes it applies to
 	errs []error
 }
@@ -113,6 +115,7 @@ func newConfig(m mode, opts []Option) (config, error) {
 			c.fail("%s applies only to %s", name, om)
 		}
 	}
+	c.dedup.check(&c)
 	c.diagnose = c.onError != nil || c.logger != nil
 	return c, errors.Join(c.errs...)
 }
@@ -162,11 +165,13 @@ func WithMaxBodyBytes(n int64) Option {
 }
 
 // WithErrorHook sets a function called with the request and the reason
-// whenever a handler rejects a callback or the callback function fails. The
+// whenever a handler rejects a callback or the callback function fails,
+// and when the [WithDedup] store fails even though the reply is 200. The
 // reason matches one of the package's sentinel errors and may carry a
 // diagnosis. The hook runs on the request's goroutine just before the reply
-// is written, so keep it quick; it must be safe for concurrent use. It
-// applies only to handlers and verifiers.
+// is written (in the middleware forms, a store failure known only once
+// next has replied is reported after), so keep it quick; it must be safe
+// for concurrent use. It applies only to handlers and verifiers.
 func WithErrorHook(hook func(*http.Request, error)) Option {
 	return func(c *config) {
 		c.onlyFor("WithErrorHook", modeHandlers)
@@ -230,8 +235,9 @@ func WithXGatewayBankAccount(fn func(context.Context, XGatewayBankAccount) error
 // The handler replies 200 when fn returns nil; 401 when the signature is
 // missing, malformed, stale, from the future or wrong; 400 when the body is
 // not a JSON object; 405 for methods other than POST; 413 past the body
-// limit; 500 when fn returns an error, so the anchor retries. Header and
-// timestamp are checked before the body is read.
+// limit; 500 when fn returns an error, so the anchor retries; 503 for the
+// duplicates described at [WithDedup]. Header and timestamp are checked
+// before the body is read.
 //
 // SEP12 panics if signingKey, host or an option is unusable, as
 // [http.ServeMux.Handle] does for a bad pattern; [NewSEP12Verifier] returns
@@ -271,7 +277,8 @@ func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.H
 		if err == nil {
 			var c Customer
 			if err = decodeObject(body, &c); err == nil {
-				err = callFn(fn, withCallback(r.Context(), body, at), c)
+				callOnce(&v.cfg, w, r, modeSEP12, body, withCallback(r.Context(), body, at), fn, c)
+				return
 			}
 		}
 		v.cfg.reply(w, r, err)
@@ -281,7 +288,8 @@ func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.H
 // Middleware authenticates SEP-12 callbacks with v and calls next with the
 // body restored byte for byte; [RawBody] and [SignedAt] work on the
 // request's context. Rejected requests get the replies described at [SEP12]
-// and never reach next.
+// and never reach next; with [WithDedup], duplicates are answered without
+// reaching next.
 func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, at, err := v.verifyRequest(w, r)
@@ -289,7 +297,7 @@ func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 			v.cfg.reply(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, restore(r, body, at))
+		v.cfg.serveOnce(w, restore(r, body, at), modeSEP12, body, next)
 	})
 }
 
@@ -381,7 +389,13 @@ func callFn[T any](fn func(context.Context, T) error, ctx context.Context, v T) 
 // reply reports err, then answers with fixed text for its status. Reporting
 // first means a hook has run by the time the sender sees the reply.
 func (c *config) reply(w http.ResponseWriter, r *http.Request, err error) {
-	code := HTTPStatus(err)
+	c.replyCode(w, r, HTTPStatus(err), err)
+}
+
+// replyCode is reply with the status given: err may be a problem that did
+// not change the reply, such as a store failure after the function
+// succeeded.
+func (c *config) replyCode(w http.ResponseWriter, r *http.Request, code int, err error) {
 	if err != nil {
 		c.report(r, code, err)
 	}
@@ -399,14 +413,19 @@ func (c *config) reply(w http.ResponseWriter, r *http.Request, err error) {
 	io.WriteString(w, replyText(code))
 }
 
+// report passes err, the reason for a reply with status code, to the hook
+// and the logger.
 func (c *config) report(r *http.Request, code int, err error) {
 	if c.onError != nil {
 		c.onError(r, err)
 	}
 	if c.logger != nil {
 		level, msg := slog.LevelWarn, "kyccb: callback rejected"
-		if code >= 500 {
+		switch {
+		case code >= 500:
 			level, msg = slog.LevelError, "kyccb: callback failed"
+		case code < 300:
+			msg = "kyccb: callback processed with a store failure"
 		}
 		c.logger.LogAttrs(r.Context(), level, msg, slog.Int("status", code), slog.String("reason", err.Error()))
 	}

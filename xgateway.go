@@ -264,7 +264,8 @@ func nullAsNil(m json.RawMessage) json.RawMessage {
 // The handler replies 200 when fn returns nil; 401 when the hash is missing
 // or wrong; 400 when the body is not a JSON object or the callback type is
 // unknown; 405 for methods other than POST; 413 past the body limit; 500
-// when fn returns an error, so XGateway retries.
+// when fn returns an error, so XGateway retries; 503 for the duplicates
+// described at [WithDedup].
 //
 // The hash covers no timestamp and, for KYC callbacks, only the customer id:
 // a captured callback can be replayed, or its status changed, forever. Treat
@@ -305,11 +306,14 @@ func (v *XGatewayVerifier) Handler(fn func(context.Context, XGatewayKYC) error) 
 			ctx := withCallback(r.Context(), body, time.Time{})
 			switch {
 			case cb.KYC != nil:
-				err = callFn(fn, ctx, *cb.KYC)
+				callOnce(&v.cfg, w, r, modeXGateway, body, ctx, fn, *cb.KYC)
+				return
 			case cb.Transaction != nil && v.cfg.onTransaction != nil:
-				err = callFn(v.cfg.onTransaction, ctx, *cb.Transaction)
+				callOnce(&v.cfg, w, r, modeXGateway, body, ctx, v.cfg.onTransaction, *cb.Transaction)
+				return
 			case cb.BankAccount != nil && v.cfg.onBankAccount != nil:
-				err = callFn(v.cfg.onBankAccount, ctx, *cb.BankAccount)
+				callOnce(&v.cfg, w, r, modeXGateway, body, ctx, v.cfg.onBankAccount, *cb.BankAccount)
+				return
 			}
 		}
 		v.cfg.reply(w, r, err)
@@ -319,7 +323,7 @@ func (v *XGatewayVerifier) Handler(fn func(context.Context, XGatewayKYC) error) 
 // Middleware authenticates XGateway callbacks with v and calls next with the
 // body restored byte for byte; [RawBody] works on the request's context.
 // Rejected requests get the replies described at [XGateway] and never reach
-// next.
+// next; with [WithDedup], duplicates are answered without reaching next.
 func (v *XGatewayVerifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _, err := v.verifyRequest(w, r)
@@ -327,7 +331,7 @@ func (v *XGatewayVerifier) Middleware(next http.Handler) http.Handler {
 			v.cfg.reply(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, restore(r, body, time.Time{}))
+		v.cfg.serveOnce(w, restore(r, body, time.Time{}), modeXGateway, body, next)
 	})
 }
 
