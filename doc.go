@@ -46,6 +46,14 @@
 // [NewSEP12Sender]; a [Signer] signs for anchors with delivery code of their
 // own. [NewXGatewaySender] plays XGateway in simulations and tests.
 //
+// # Duplicates
+//
+// Both senders retry, and replicas behind a load balancer each receive some
+// of the deliveries. [WithDedup] with a [Store] runs the function once per
+// distinct callback: [NewMemoryStore] within one process, the Redis store of
+// package github.com/kyccb/kyccb/redisstore across replicas. It dedupes
+// deliveries; it does not order them.
+//
 // # Errors
 //
 // Every rejection is an error that matches one of the exported sentinels

@@ -23,8 +23,22 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// addrEnv names the variable that gives the tests a Redis to use.
-const addrEnv = "KYCCB_REDIS_ADDR"
+// addrEnv names the variable that gives the tests a Redis to use; with
+// requiredEnv set to 1, as CI sets it, a missing Redis fails the tests
+// instead of skipping them.
+const (
+	addrEnv     = "KYCCB_REDIS_ADDR"
+	requiredEnv = "KYCCB_REDIS_REQUIRED"
+)
+
+// skip skips the test, or fails it when Redis is required.
+func skip(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv(requiredEnv) == "1" {
+		t.Fatalf(format+" ("+requiredEnv+"=1)", args...)
+	}
+	t.Skipf(format, args...)
+}
 
 // The Anchor Platform's own test key pair, from PROTOCOLS.md.
 const (
@@ -49,14 +63,14 @@ func sharedRedis(t *testing.T) *redis.Client {
 	t.Helper()
 	addr := os.Getenv(addrEnv)
 	if addr == "" {
-		t.Skip(addrEnv + " is not set: skipping the tests against a real Redis (start redis-server on loopback and set " + addrEnv + "=127.0.0.1:6379)")
+		skip(t, "%s is not set: skipping the tests against a real Redis (start redis-server on loopback and set %s=127.0.0.1:6379)", addrEnv, addrEnv)
 	}
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { c.Close() })
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {
-		t.Skipf("%s=%s is not reachable (%v): skipping the tests against a real Redis", addrEnv, addr, err)
+		skip(t, "%s=%s is not reachable (%v): skipping the tests against a real Redis", addrEnv, addr, err)
 	}
 	return c
 }
@@ -305,7 +319,7 @@ type server struct {
 func startServer(t *testing.T) *server {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server is not on PATH: skipping the test that kills Redis")
+		skip(t, "redis-server is not on PATH: skipping the test that kills Redis")
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
