@@ -66,7 +66,9 @@ type Store interface {
 	Release(ctx context.Context, key, token string) error
 }
 
-// State is what [Store.Reserve] found for a key.
+// State is what [Store.Reserve] found for a key. The zero State is none
+// of the states below; a handler treats it, like an error, as a store
+// failure.
 type State int
 
 // The states [Store.Reserve] reports.
