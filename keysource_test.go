@@ -97,26 +97,6 @@ func (s *tomlServer) client() *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// fakeClock is a clock that moves only when told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // keyWallet is a wallet's callback endpoint on loopback whose verifier
 // trusts keys, with what it accepted and rejected.
 type keyWallet struct {

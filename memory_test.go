@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,26 +13,6 @@ import (
 
 func TestMemoryStoreContract(t *testing.T) {
 	kyccbtest.TestStore(t, kyccb.NewMemoryStore())
-}
-
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Unix(1700000000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // memoryHarness drives one memory store on a fake clock, remembering the
@@ -106,7 +85,7 @@ func releaseWithStep(key, tokenOf string) memoryStep {
 }
 
 func waitStep(d time.Duration) memoryStep {
-	return func(h *memoryHarness) { h.clock.Advance(d) }
+	return func(h *memoryHarness) { h.clock.Add(d) }
 }
 
 func TestMemoryStore(t *testing.T) {
