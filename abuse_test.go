@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -136,6 +137,46 @@ func TestAbuseBodyLimit(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestAbuseDeclaredLength sends requests that declare a body at the limit
+// but carry a short one, as a stalled or lying sender does: the handler's
+// memory follows the bytes that came, not the declared length. Trusting
+// the length let every connection that sent headers alone hold the whole
+// limit until the server's ReadTimeout.
+func TestAbuseDeclaredLength(t *testing.T) {
+	const runs = 20
+	short := []byte(customerJSON)
+	tests := []struct {
+		name    string
+		handler http.Handler
+		header  string
+	}{
+		{"SEP-12", kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
+			kyccb.WithClock(func() time.Time { return signedAt })), sign(t, testSeed, testHost, customerJSON, signedAt)},
+		{"XGateway", kyccb.XGateway(testSecret, func(context.Context, kyccb.XGatewayKYC) error { return nil }), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reqs := make([]*http.Request, runs)
+			for i := range reqs {
+				reqs[i] = httptest.NewRequest(http.MethodPost, "/cb", bytes.NewReader(short))
+				reqs[i].ContentLength = kyccb.DefaultMaxBodyBytes
+				if tt.header != "" {
+					reqs[i].Header.Set(kyccb.SignatureHeader, tt.header)
+				}
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for _, r := range reqs {
+				tt.handler.ServeHTTP(httptest.NewRecorder(), r)
+			}
+			runtime.ReadMemStats(&after)
+			if per := (after.TotalAlloc - before.TotalAlloc) / runs; per > 128<<10 {
+				t.Errorf("%d bytes allocated per request for a %d-byte body declared as %d bytes", per, len(short), kyccb.DefaultMaxBodyBytes)
+			}
+		})
 	}
 }
 

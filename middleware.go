@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -328,12 +329,19 @@ func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([
 	return msg[prefix:len(msg):len(msg)], sig.Time, nil
 }
 
+// bodyPrealloc is the most room made for a body before any of it has
+// arrived. A declared length is only a claim: trusting it up to the body
+// limit let each connection that sent headers alone hold 1 MiB until
+// ReadTimeout. Real callbacks are a few kilobytes and still fit at once;
+// longer bodies grow the buffer as their bytes arrive.
+const bodyPrealloc = 16 << 10
+
 // bodyHint is how many bytes to make room for before reading the body: one
 // more than a declared length, so that the read that finds EOF does not grow
-// the buffer.
+// the buffer, but never more than bodyPrealloc.
 func bodyHint(r *http.Request, limit int64) int {
 	if r.ContentLength > 0 && r.ContentLength <= limit {
-		return int(r.ContentLength) + 1
+		return int(min(r.ContentLength+1, bodyPrealloc))
 	}
 	return 512
 }
@@ -348,9 +356,12 @@ func readBody(w http.ResponseWriter, r *http.Request, buf []byte, limit int64) (
 		return buf, nil
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
+	start := len(buf)
 	for {
 		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+			// Double the room as bytes arrive, up to the one byte past
+			// the limit that MaxBytesReader reads to tell it is too long.
+			buf = slices.Grow(buf, int(max(1, min(int64(len(buf)), limit+1-int64(len(buf)-start)))))
 		}
 		n, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
