@@ -45,8 +45,6 @@ func xgatewayBody(t testing.TB, fields map[string]any) string {
 type xgwResult struct {
 	code   int
 	kyc    *kyccb.XGatewayKYC
-	tx     *kyccb.XGatewayTransaction
-	bank   *kyccb.XGatewayBankAccount
 	reason error
 }
 
