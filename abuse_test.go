@@ -355,7 +355,7 @@ var headerMutations = []headerMutation{
 		return f.valid[:rng.IntN(len(f.valid)-2)]
 	}},
 	{"a signature character replaced by a non-base64 byte", func(rng *rand.Rand, f headerFixture) string {
-		const bad = "!\"#$%&'()*.:;<>?@[\\]^`{|}~ \x00\x01\x7f\xff"
+		const bad = "!\"#$%&'()*.:;<>?@[\\]^`{|}~ \r\n\x00\x01\x7f\xff"
 		return "t=" + f.t + ", s=" + replaceAt(f.s, rng.IntN(len(f.s)-2), string(bad[rng.IntN(len(bad))]))
 	}},
 	{"a signature character replaced by another base64 character", func(rng *rand.Rand, f headerFixture) string {
