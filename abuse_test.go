@@ -190,9 +190,9 @@ const (
 	testMaxHeaderBytes    = 16 << 10
 )
 
-// startServer serves h on a loopback port with the shrunk recommended
+// serveWithLimits serves h on a loopback port with the shrunk recommended
 // settings and returns its address.
-func startServer(t *testing.T, h http.Handler) string {
+func serveWithLimits(t *testing.T, h http.Handler) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -275,7 +275,7 @@ func TestAbuseSlowClients(t *testing.T) {
 			var ran atomic.Int32
 			reports := make(reportCh, 4)
 			h := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { ran.Add(1); return nil }, reports.hook())
-			addr := startServer(t, h)
+			addr := serveWithLimits(t, h)
 			signature := sign(t, testSeed, testHost, string(body), time.Now())
 
 			conn, err := net.Dial("tcp", addr)

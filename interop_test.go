@@ -260,7 +260,7 @@ func TestInteropSEP12SignedByJS(t *testing.T) {
 			srv := httptest.NewServer(h)
 			defer srv.Close()
 
-			if code := post(t, srv.URL, c.header, js.Header, []byte(c.body)); code != http.StatusOK {
+			if code := postInterop(t, srv.URL, c.header, js.Header, []byte(c.body)); code != http.StatusOK {
 				t.Fatalf("status %d for a callback signed by the SDK (%v), want 200", code, reports.next(t))
 			}
 			want := []received{{c.want, c.body, now}}
@@ -272,7 +272,7 @@ func TestInteropSEP12SignedByJS(t *testing.T) {
 
 			tampered := []byte(c.body)
 			tampered[len(tampered)/2] ^= 0x01
-			if code := post(t, srv.URL, c.header, js.Header, tampered); code != http.StatusUnauthorized {
+			if code := postInterop(t, srv.URL, c.header, js.Header, tampered); code != http.StatusUnauthorized {
 				t.Errorf("status %d for a tampered body, want 401", code)
 			}
 			if err := reports.next(t); !errors.Is(err, kyccb.ErrBadSignature) {
@@ -307,7 +307,7 @@ func (r reportCh) next(t *testing.T) error {
 	}
 }
 
-func post(t *testing.T, url, header, value string, body []byte) int {
+func postInterop(t *testing.T, url, header, value string, body []byte) int {
 	t.Helper()
 	r, err := http.NewRequest(http.MethodPost, url+"/kyc", bytes.NewReader(body))
 	if err != nil {
@@ -529,7 +529,7 @@ func TestInteropXGatewayCallbacks(t *testing.T) {
 			mu.Lock()
 			got = nil
 			mu.Unlock()
-			if code := post(t, srv.URL, "Content-Type", "application/json", body); code != http.StatusOK {
+			if code := postInterop(t, srv.URL, "Content-Type", "application/json", body); code != http.StatusOK {
 				t.Fatalf("status %d for a callback hashed by Node (%v), want 200", code, reports.next(t))
 			}
 			mu.Lock()
@@ -547,7 +547,7 @@ func TestInteropXGatewayCallbacks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if code := post(t, srv.URL, "Content-Type", "application/json", forged); code != http.StatusUnauthorized {
+			if code := postInterop(t, srv.URL, "Content-Type", "application/json", forged); code != http.StatusUnauthorized {
 				t.Errorf("status %d with another customerId, want 401", code)
 			}
 			if err := reports.next(t); !errors.Is(err, kyccb.ErrBadHash) {

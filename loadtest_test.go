@@ -214,7 +214,7 @@ func TestLoad(t *testing.T) {
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()
 
-	// A typical Anchor Platform callback, about 300 bytes, one per
+	// A typical Anchor Platform callback, about 190 bytes, one per
 	// customer so that no two bodies are alike.
 	const nBodies = 512
 	callbacks := func(path, seed string, at time.Time) []loadRequest {
