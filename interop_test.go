@@ -287,8 +287,8 @@ func TestInteropSEP12SignedByJS(t *testing.T) {
 	}
 }
 
-// reportCh collects what a handler's error hook reports. The hook runs
-// after the reply is written, so a test waits for it.
+// reportCh collects what a handler's error hook reports, for tests whose
+// handler runs behind a server on another goroutine.
 type reportCh chan error
 
 func (r reportCh) hook() kyccb.Option {
