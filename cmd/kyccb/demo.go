@@ -6,13 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,19 +17,21 @@ import (
 	"github.com/stellar/go-stellar-sdk/keypair"
 )
 
+const demoUsage = `
+Usage: kyccb demo
+
+Starts the receiver of kyccb listen on a loopback port (SEP-12 at /kyc,
+XGateway at /xgateway), acts as a Stellar anchor with a fresh key pair and
+as XGateway with a fresh secret through the sender of kyccb send, delivers
+genuine, forged, changed and stale callbacks, and prints what the receiver
+decided and why. Needs no configuration.
+`
+
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: kyccb demo\n\nStarts a verifying receiver on a loopback port, acts as a Stellar anchor with a fresh\nkey pair and as XGateway with a fresh secret, sends genuine, forged and stale callbacks,\nand prints what the receiver decided and why. Needs no configuration.")
-	}
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("demo", demoUsage, stderr)
+	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: demo takes no arguments", errUsage)
-	}
-
 	anchor, err := keypair.Random()
 	if err != nil {
 		return err
@@ -43,86 +42,136 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	secret := randomSecret()
 
-	rcv := newRecorder()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	sep12URL, xgwURL := base+"/kyc", base+"/xgateway"
+	rec := &reports{}
+	keys, err := kyccb.ParseKeys(anchor.Address())
+	if err != nil {
+		return err
+	}
+	sep12, err := newReceiver(receiverConfig{mode: "sep12", keys: keys, host: ln.Addr().String(), onReport: rec.add})
+	if err != nil {
+		return err
+	}
+	// A second receiver configured with the host a wallet registered, while
+	// the anchor posts to (and signs) this loopback address.
+	elsewhere, err := newReceiver(receiverConfig{mode: "sep12", keys: keys, host: "wallet.example.org", onReport: rec.add})
+	if err != nil {
+		return err
+	}
+	xgw, err := newReceiver(receiverConfig{mode: "xgateway", secret: secret, onReport: rec.add})
+	if err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/kyc", kyccb.SEP12(anchor.Address(), sep12URL, rcv.customer, kyccb.WithErrorHook(rcv.rejected)))
-	mux.Handle("/xgateway", kyccb.XGateway(secret, rcv.xgateway, kyccb.WithErrorHook(rcv.rejected)))
+	mux.Handle("/kyc", sep12)
+	mux.Handle("/registered-elsewhere", elsewhere)
+	mux.Handle("/relay", reindent(sep12))
+	mux.Handle("/xgateway", xgw)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	fmt.Fprintf(stdout, "receiver   %s (SEP-12 at /kyc, XGateway at /xgateway)\n", base)
-	fmt.Fprintf(stdout, "anchor     signing key %s (fresh for this run)\n", anchor.Address())
-	fmt.Fprintf(stdout, "XGateway   merchant secret: fresh, 32 random bytes\n\n")
+	st := newStyle(stdout)
+	writeFields(stdout, st, "", []field{
+		{label: "receiver", value: base + " (SEP-12 at /kyc, XGateway at /xgateway)"},
+		{label: "anchor", value: "signing key " + anchor.Address() + " (fresh for this run)"},
+		{label: "XGateway", value: "merchant secret: fresh, 32 random bytes"},
+	})
+	fmt.Fprintln(stdout)
 
+	now := time.Now()
 	customer := func(id string, status kyccb.Status) []byte {
 		b, _ := json.Marshal(kyccb.Customer{ID: id, Status: status})
 		return b
 	}
-	xgw := func(sec, id string, status kyccb.XGatewayStatus, docs []string) []byte {
-		b, _ := json.Marshal(kyccb.XGatewayKYC{CallbackType: kyccb.XGatewayTypeKYC, CustomerID: id, Status: status,
-			DocsMissing: docs, Hash: kyccb.XGatewayHash(sec, id)})
+	kyc := func(id string, status kyccb.XGatewayStatus, docs []string) []byte {
+		b, _ := json.Marshal(kyccb.XGatewayKYC{CallbackType: kyccb.XGatewayTypeKYC, CustomerID: id, Status: status, DocsMissing: docs})
 		return b
 	}
-	now := time.Now()
-	cases := []struct {
-		what, url string
-		body      []byte
-		seed      string    // SEP-12 only
-		at        time.Time // SEP-12 only
-		accept    bool
-	}{
-		{"SEP-12 genuine callback", sep12URL, customer("c-1", kyccb.StatusAccepted), anchor.Seed(), now, true},
-		{"SEP-12 signed by another key", sep12URL, customer("c-1", kyccb.StatusAccepted), impostor.Seed(), now, false},
-		{"SEP-12 body changed after signing", sep12URL, customer("c-1", kyccb.StatusAccepted), anchor.Seed(), now, false},
-		{"SEP-12 signed 5 minutes ago", sep12URL, customer("c-1", kyccb.StatusAccepted), anchor.Seed(), now.Add(-5 * time.Minute), false},
-		{"XGateway genuine KYC callback", xgwURL, xgw(secret, "m-1", kyccb.XGatewaySoftKYCFailed, []string{"SELFIE"}), "", time.Time{}, true},
-		{"XGateway hash from another secret", xgwURL, xgw("guessed-secret", "m-1", kyccb.XGatewayFullUser, nil), "", time.Time{}, false},
+	sep12With := func(seed string, at time.Time) sendConfig {
+		return sendConfig{mode: "sep12", seed: seed, attempts: 1, now: func() time.Time { return at }}
 	}
-	client := &http.Client{Timeout: 10 * time.Second}
+	xgwWith := func(secret string) sendConfig { return sendConfig{mode: "xgateway", secret: secret, attempts: 1} }
+	cases := []struct {
+		what   string
+		cfg    sendConfig
+		url    string
+		body   []byte
+		accept bool
+	}{
+		{"SEP-12 genuine callback", sep12With(anchor.Seed(), now), base + "/kyc", customer("c-1", kyccb.StatusAccepted), true},
+		{"SEP-12 signed by another key", sep12With(impostor.Seed(), now), base + "/kyc", customer("c-1", kyccb.StatusAccepted), false},
+		{"SEP-12 body re-indented by a relay", sep12With(anchor.Seed(), now), base + "/relay", customer("c-1", kyccb.StatusAccepted), false},
+		{"SEP-12 signed 5 minutes ago", sep12With(anchor.Seed(), now.Add(-5*time.Minute)), base + "/kyc", customer("c-1", kyccb.StatusAccepted), false},
+		{"SEP-12 receiver set for another host", sep12With(anchor.Seed(), now), base + "/registered-elsewhere", customer("c-1", kyccb.StatusAccepted), false},
+		{"XGateway genuine KYC callback", xgwWith(secret), base + "/xgateway", kyc("m-1", kyccb.XGatewaySoftKYCFailed, []string{"SELFIE"}), true},
+		{"XGateway hash from another secret", xgwWith("guessed-secret"), base + "/xgateway", kyc("m-1", kyccb.XGatewayFullUser, nil), false},
+	}
 	failed := 0
 	for _, c := range cases {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(c.body))
-		if err != nil {
-			return err
+		d, _ := deliver(ctx, c.cfg, c.url, c.body)
+		if len(d.Attempts) == 0 || d.Attempts[0].Err != nil {
+			return fmt.Errorf("%s: the receiver did not answer", c.what)
 		}
-		req.Header.Set("Content-Type", "application/json; charset=utf-8")
-		if c.seed != "" {
-			sig, err := kyccb.SignSEP12(c.seed, c.url, c.body, c.at)
-			if err != nil {
-				return err
-			}
-			req.Header.Set(kyccb.SignatureHeader, sig)
-			if strings.Contains(c.what, "changed") {
-				// A relay that "fixes" the JSON: the signed bytes are gone.
-				changed := bytes.Replace(c.body, []byte(`"ACCEPTED"`), []byte(`"REJECTED"`), 1)
-				req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(changed)), int64(len(changed))
+		r := rec.last()
+		mark := st.green("ok  ")
+		if r == nil || r.accepted() != c.accept {
+			mark, failed = st.red("FAIL"), failed+1
+		}
+		fmt.Fprintf(stdout, "%s %-38s -> %d %s\n", mark, c.what, d.StatusCode, demoVerdict(st, r))
+		if r != nil {
+			for _, line := range r.Diagnosis {
+				fmt.Fprintf(stdout, "     %s %s\n", st.dim("why:"), st.yellow(line))
 			}
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		v := rcv.last()
-		mark := "ok  "
-		if v.accepted != c.accept {
-			mark, failed = "FAIL", failed+1
-		}
-		fmt.Fprintf(stdout, "%s %-36s -> %d %s\n", mark, c.what, resp.StatusCode, v)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d verdicts were not as expected", failed)
 	}
-	fmt.Fprintln(stdout, "\nEvery genuine callback was accepted and every forged or stale one rejected.")
+	fmt.Fprintln(stdout, "\nEvery genuine callback was accepted and every forged, changed or stale one rejected.")
+	fmt.Fprintln(stdout, st.dim("The same receiver runs with kyccb listen, the same sender with kyccb send."))
 	return nil
+}
+
+// demoVerdict is a report in one line: the verdict, then the customer or
+// the reason.
+func demoVerdict(st style, r *report) string {
+	switch {
+	case r == nil:
+		return "(no verdict)"
+	case r.accepted():
+		s := st.verdictWord(true) + "  customer " + r.CustomerID + " status " + r.Status
+		for _, d := range r.details {
+			s += " " + d.label + " [" + d.value + "]"
+		}
+		return s
+	default:
+		return st.verdictWord(false) + "  " + r.Reason
+	}
+}
+
+// reindent is a relay that "tidies" JSON before passing it on, as some
+// proxies and frameworks do: the signed bytes are gone.
+func reindent(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, kyccb.DefaultMaxBodyBytes))
+		if err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		var out bytes.Buffer
+		if json.Indent(&out, body, "", "  ") != nil {
+			out.Reset()
+			out.Write(body)
+		}
+		r.Body, r.ContentLength = io.NopCloser(&out), int64(out.Len())
+		r.Header.Del("Content-Length")
+		next.ServeHTTP(w, r)
+	})
 }
 
 func randomSecret() string {
@@ -131,56 +180,23 @@ func randomSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// verdict is what the receiver decided about one callback.
-type verdict struct {
-	accepted bool
-	detail   string
+// reports keeps the receivers' reports, in arrival order.
+type reports struct {
+	mu   sync.Mutex
+	list []*report
 }
 
-func (v verdict) String() string {
-	if v.accepted {
-		return "accepted  " + v.detail
-	}
-	return "rejected  " + v.detail
-}
-
-// recorder collects the receiver's verdicts, in arrival order.
-type recorder struct {
-	mu       sync.Mutex
-	verdicts []verdict
-}
-
-func newRecorder() *recorder { return &recorder{} }
-
-func (r *recorder) add(v verdict) {
+func (r *reports) add(rep *report) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.verdicts = append(r.verdicts, v)
+	r.list = append(r.list, rep)
 }
 
-func (r *recorder) last() verdict {
+func (r *reports) last() *report {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.verdicts) == 0 {
-		return verdict{detail: "(no verdict)"}
+	if len(r.list) == 0 {
+		return nil
 	}
-	return r.verdicts[len(r.verdicts)-1]
-}
-
-func (r *recorder) customer(ctx context.Context, c kyccb.Customer) error {
-	r.add(verdict{true, fmt.Sprintf("customer %s status %s", c.ID, c.Status)})
-	return nil
-}
-
-func (r *recorder) xgateway(ctx context.Context, k kyccb.XGatewayKYC) error {
-	r.add(verdict{true, fmt.Sprintf("customer %s status %s docs missing [%s]", k.CustomerID, k.Status, strings.Join(k.DocsMissing, " "))})
-	return nil
-}
-
-func (r *recorder) rejected(_ *http.Request, err error) {
-	if errors.Is(err, kyccb.ErrCallback) {
-		r.add(verdict{false, "function failed: " + err.Error()})
-		return
-	}
-	r.add(verdict{false, err.Error()})
+	return r.list[len(r.list)-1]
 }

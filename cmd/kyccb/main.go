@@ -4,9 +4,15 @@
 //
 // Usage:
 //
-//	kyccb demo    receiver, anchor and XGateway on loopback, no configuration
+//	kyccb demo       receiver, anchor and XGateway on loopback, no configuration
+//	kyccb listen     run a verifying receiver and print every callback with its verdict
+//	kyccb send       send a signed (SEP-12) or hashed (XGateway) callback, as the sender does
+//	kyccb verify     check a captured callback offline and explain the verdict
+//	kyccb register   register a callback URL with an anchor (SEP-12 PUT /customer/callback)
+//	kyccb keygen     make a throwaway anchor key pair
 //
-// Run "kyccb <command> -h" for a command's flags.
+// Run "kyccb <command> -h" for a command's flags and examples. Exit codes:
+// 0 ok, 1 a callback was rejected or a command failed, 2 usage error.
 package main
 
 import (
@@ -33,7 +39,14 @@ type command struct {
 
 var commands = []command{
 	{"demo", "run a receiver, an anchor and XGateway on loopback and show their verdicts", runDemo},
+	{"listen", "run a verifying receiver; print every callback with its verdict and diagnosis", runListen},
+	{"send", "send a signed SEP-12 or hashed XGateway callback, as the sender does", runSend},
+	{"verify", "check a captured callback offline and explain the verdict", runVerify},
+	{"keygen", "make a throwaway anchor key pair for tests", runKeygen},
 }
+
+// stdin is where "-" reads from; tests replace it.
+var stdin io.Reader = os.Stdin
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -42,8 +55,14 @@ func main() {
 	os.Exit(code)
 }
 
-// errUsage marks errors caused by how the command was called.
-var errUsage = errors.New("usage")
+// errUsage marks errors caused by how the command was called;
+// errUsageShown, those the flag package has already printed.
+var (
+	errUsage      = errors.New("usage")
+	errUsageShown = errors.New("usage shown")
+	// errSilent fails a command whose output already says why.
+	errSilent = errors.New("failed")
+)
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -63,6 +82,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		case errors.Is(err, flag.ErrHelp):
 			return exitOK
+		case errors.Is(err, errUsageShown):
+			return exitUsage
+		case errors.Is(err, errSilent):
+			return exitRejected
 		case errors.Is(err, errUsage):
 			fmt.Fprintf(stderr, "kyccb %s: %v\n", c.name, err)
 			return exitUsage

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/kyccb/kyccb"
+)
+
+// report is the verdict on one callback with what explains it; listen,
+// verify and demo print it, as text or as one JSON object.
+type report struct {
+	Time       time.Time `json:"time"`
+	Method     string    `json:"method,omitempty"`
+	Path       string    `json:"path,omitempty"`
+	Mode       string    `json:"mode"`                  // sep12 or xgateway
+	Verdict    string    `json:"verdict"`               // accepted or rejected
+	Reason     string    `json:"reason"`                // the library's reason for a rejection, "" when accepted
+	HTTPStatus int       `json:"http_status,omitempty"` // the reply the sender got (listen)
+	// CustomerID and Status are read from the body; on a rejection they are
+	// what the body claims, unauthenticated.
+	CustomerID   string          `json:"customer_id"`
+	Status       string          `json:"status"`
+	CallbackType string          `json:"callback_type,omitempty"` // XGateway
+	SignedAt     int64           `json:"signed_at,omitempty"`     // SEP-12: the header's t
+	AgeSeconds   *int64          `json:"age_s,omitempty"`         // SEP-12: clock minus t
+	Diagnosis    []string        `json:"diagnosis,omitempty"`
+	Notes        []string        `json:"notes,omitempty"`
+	Payload      json.RawMessage `json:"payload,omitempty"` // the decoded payload, accepted callbacks only
+	Forward      *forwardResult  `json:"forward,omitempty"`
+
+	details []field // decoded fields worth a line of text
+}
+
+// forwardResult is what the user's app answered a forwarded callback.
+type forwardResult struct {
+	URL        string `json:"url"`
+	HTTPStatus int    `json:"http_status,omitempty"`
+	Error      string `json:"error,omitempty"`
+}
+
+func (r *report) accepted() bool { return r.Verdict == "accepted" }
+
+// reportFor starts a report on a callback the library judged with err.
+func reportFor(mode string, err error, at time.Time) *report {
+	r := &report{Time: at.UTC(), Mode: mode, Verdict: "accepted"}
+	if err != nil {
+		r.Verdict, r.Reason = "rejected", err.Error()
+	}
+	return r
+}
+
+// addSignature records the SEP-12 signing time of h relative to now.
+func (r *report) addSignature(h http.Header, now time.Time) {
+	sig, err := kyccb.ParseSignature(kyccb.SignatureValue(h))
+	if err != nil {
+		return
+	}
+	age := int64(now.Sub(sig.Time).Round(time.Second) / time.Second)
+	r.SignedAt, r.AgeSeconds = sig.Time.Unix(), &age
+}
+
+// addCustomer records what a SEP-12 body says. An accepted body decoded
+// when the library checked it, so errors here only concern rejected ones.
+func (r *report) addCustomer(body []byte) {
+	var c kyccb.Customer
+	if json.Unmarshal(body, &c) != nil {
+		return
+	}
+	r.CustomerID, r.Status = c.ID, string(c.Status)
+	if r.accepted() {
+		r.Payload, _ = json.Marshal(c)
+	}
+	if c.Message != "" {
+		r.details = append(r.details, field{label: "message", value: c.Message})
+	}
+	if len(c.Fields) > 0 {
+		names := make([]string, 0, len(c.Fields))
+		for name, f := range c.Fields {
+			if f.Optional {
+				name += " (optional)"
+			}
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		r.details = append(r.details, field{label: "needs", value: strings.Join(names, ", ")})
+	}
+	if len(c.ProvidedFields) > 0 {
+		names := make([]string, 0, len(c.ProvidedFields))
+		for name, f := range c.ProvidedFields {
+			s := name + " " + string(f.Status)
+			if f.Error != "" {
+				s += " (" + f.Error + ")"
+			}
+			names = append(names, s)
+		}
+		sort.Strings(names)
+		r.details = append(r.details, field{label: "provided", value: strings.Join(names, ", ")})
+	}
+}
+
+// addXGateway records what an XGateway body says: cb when it was verified,
+// a best-effort reading of body otherwise.
+func (r *report) addXGateway(cb *kyccb.XGatewayCallback, body []byte) {
+	if cb == nil {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(body, &obj) == nil {
+			r.CallbackType = jsonString(obj["callbackType"])
+			r.CustomerID, r.Status = jsonString(obj["customerId"]), jsonString(obj["status"])
+		}
+		return
+	}
+	r.CallbackType = cb.Type
+	switch {
+	case cb.KYC != nil:
+		k := cb.KYC
+		r.CustomerID, r.Status = k.CustomerID, string(k.Status)
+		r.Payload, _ = json.Marshal(k)
+		if len(k.DocsMissing) > 0 {
+			r.details = append(r.details, field{label: "docs missing", value: strings.Join(k.DocsMissing, ", ")})
+		}
+		if k.KYCRejectLabel != "" {
+			r.details = append(r.details, field{label: "reject label", value: k.KYCRejectLabel})
+		}
+		if k.KYCEndUserErrorMessage != "" {
+			r.details = append(r.details, field{label: "user message", value: k.KYCEndUserErrorMessage})
+		}
+		if k.KYCProcessingStatus != "" {
+			r.details = append(r.details, field{label: "processing", value: k.KYCProcessingStatus})
+		}
+		r.Notes = append(r.Notes, "an XGateway KYC hash covers only customerId: status and every other field are unauthenticated, so confirm through XGateway's API before acting")
+	case cb.Transaction != nil:
+		t := cb.Transaction
+		r.CustomerID, r.Status = t.CustomerID, t.Status
+		r.Payload, _ = json.Marshal(t)
+		r.details = append(r.details, field{label: "transaction", value: fmt.Sprintf("%s: %s %s", t.ID, t.Amount, t.Currency)})
+	case cb.BankAccount != nil:
+		b := cb.BankAccount
+		r.CustomerID, r.Status = b.CustomerID, b.Status
+		r.Payload, _ = json.Marshal(b)
+		r.details = append(r.details, field{label: "currency", value: b.Currency})
+	}
+}
+
+// modeName is how a mode reads in text.
+func modeName(mode string) string {
+	if mode == "xgateway" {
+		return "XGateway"
+	}
+	return "SEP-12"
+}
+
+// writeText prints r as an aligned block: a verdict line, then one line per
+// fact. prefix starts the verdict line (a time stamp, for listen).
+func (r *report) writeText(w io.Writer, st style, prefix string) {
+	head := prefix + st.bold(st.verdictWord(r.accepted())) + "  " + modeName(r.Mode)
+	if r.CallbackType != "" {
+		head += " " + r.CallbackType
+	}
+	head += " callback"
+	if r.Method != "" {
+		head += "  " + r.Method + " " + r.Path
+	}
+	if r.HTTPStatus != 0 {
+		head += fmt.Sprintf("  -> %d", r.HTTPStatus)
+	}
+	fmt.Fprintln(w, head)
+
+	var fs []field
+	if r.Reason != "" {
+		fs = append(fs, field{label: "reason", value: r.Reason})
+	}
+	unverified := ""
+	if !r.accepted() {
+		unverified = st.dim(" (unverified)")
+	}
+	if r.CustomerID != "" {
+		fs = append(fs, field{label: "customer", value: r.CustomerID + unverified})
+	}
+	if r.Status != "" {
+		fs = append(fs, field{label: "status", value: r.Status + unverified})
+	}
+	fs = append(fs, r.details...)
+	if r.AgeSeconds != nil {
+		fs = append(fs, field{label: "signed", value: fmt.Sprintf("t=%d, %s", r.SignedAt, ageText(*r.AgeSeconds))})
+	}
+	if len(r.Diagnosis) > 0 {
+		fs = append(fs, field{"diagnosis", strings.Join(r.Diagnosis, "\n"), st.yellow})
+	}
+	for _, n := range r.Notes {
+		fs = append(fs, field{label: "note", value: n})
+	}
+	if f := r.Forward; f != nil {
+		v := f.URL + " -> "
+		if f.Error != "" {
+			v += st.red("failed: " + f.Error)
+		} else {
+			v += fmt.Sprintf("%d %s", f.HTTPStatus, http.StatusText(f.HTTPStatus))
+		}
+		fs = append(fs, field{label: "forwarded", value: v})
+	}
+	writeFields(w, st, "  ", fs)
+}
+
+func ageText(sec int64) string {
+	switch {
+	case sec == 0:
+		return "now"
+	case sec > 0:
+		return fmt.Sprintf("%d s ago", sec)
+	default:
+		return fmt.Sprintf("%d s in the future", -sec)
+	}
+}
