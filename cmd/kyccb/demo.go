@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,10 +124,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			mark, failed = st.red("FAIL"), failed+1
 		}
 		fmt.Fprintf(stdout, "%s %-38s -> %d %s\n", mark, c.what, d.StatusCode, demoVerdict(st, r))
-		if r != nil {
-			for _, line := range r.Diagnosis {
-				fmt.Fprintf(stdout, "     %s %s\n", st.dim("why:"), st.yellow(line))
-			}
+		if r != nil && len(r.Diagnosis) > 0 {
+			writeFields(stdout, st, "     ", []field{{label: "why", value: strings.Join(r.Diagnosis, "\n"), paint: st.yellow}})
 		}
 	}
 	if failed > 0 {

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -76,9 +77,13 @@ func diagnoseSEP12(ev sep12Evidence, err error) []string {
 	m, found := findSEP12Match(ev, sig, legacy, both)
 	switch {
 	case !found:
+		if t, ok := findEditedT(ev, sig); ok {
+			lines = append(lines, fmt.Sprintf("t was edited after signing: the signature is valid for t=%d, the header says t=%s", t, sig.Timestamp))
+			break
+		}
 		lines = append(lines, fmt.Sprintf("signed by another key: the signature does not verify under %s for %s, over this body or any usual re-serialization of it; "+
 			"compare the sender's public key with the anchor's SIGNING_KEY in its stellar.toml (for kyccb send, the address of --seed). "+
-			"Or the body or t was edited after signing",
+			"Or it was signed for a host not tried here, or the body or t was edited after signing",
 			keyNames(ev.keys), hostList(candidateHosts(ev.host, ev.requestHost))))
 	case m.legacy:
 		lines = append(lines, "X-Stellar-Signature verifies but Signature does not, and when both are present Signature decides: the sender's Signature header is wrong")
@@ -195,6 +200,28 @@ func findSEP12Match(ev sep12Evidence, sig kyccb.Signature, legacy string, both b
 		}
 	}
 	return sep12Match{}, false
+}
+
+// findEditedT looks for the t the signature was made with, within five
+// minutes of the header's, for the configured host and the body as
+// received: someone changed t to make a stale callback look fresh.
+func findEditedT(ev sep12Evidence, sig kyccb.Signature) (int64, bool) {
+	t := sig.Time.Unix()
+	suffix := []byte("." + ev.host + "." + string(ev.body))
+	for d := int64(1); d <= 300; d++ {
+		for _, c := range []int64{t - d, t + d} {
+			if c < 0 {
+				continue
+			}
+			msg := append(strconv.AppendInt(nil, c, 10), suffix...)
+			for _, k := range ev.keys {
+				if len(k) == ed25519.PublicKeySize && ed25519.Verify(k, msg, sig.Bytes) {
+					return c, true
+				}
+			}
+		}
+	}
+	return 0, false
 }
 
 // hostCandidate is a host a sender may have signed, and how it relates to

@@ -73,9 +73,10 @@ func (r *report) addCustomer(body []byte) {
 		return
 	}
 	r.CustomerID, r.Status = c.ID, string(c.Status)
-	if r.accepted() {
-		r.Payload, _ = json.Marshal(c)
+	if !r.accepted() {
+		return // the rest is unauthenticated detail
 	}
+	r.Payload, _ = json.Marshal(c)
 	if c.Message != "" {
 		r.details = append(r.details, field{label: "message", value: c.Message})
 	}

@@ -1,0 +1,1 @@
+t=1700000000, s=qAAl6PLzPlKqgMz4feMdwZ78DLma3HIVy7l+bTc+wxqsfibhs0XQhPDPQu1ZhJcW9BYnRKkLI3c4ki1/knw7BA==
