@@ -50,7 +50,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	attempts := fs.Int("attempts", 0, "how many times to try, the first included (default: the sender's, as the real senders retry)")
 	legacy := fs.Bool("legacy-header", false, "SEP-12: send X-Stellar-Signature as well as Signature")
 	at := fs.Int64("at", 0, "SEP-12: sign as of this unix time instead of now, to try a receiver's clock check")
-	connect := fs.String("connect", "", "connect to this host:port instead of the URL's, still signing for the URL's host (like curl --connect-to)")
+	connect := fs.String("connect", "", "connect to this host:port instead of the URL's, in plain HTTP, still signing for the URL's host (like curl --connect-to)")
 	asJSON := fs.Bool("json", false, "print the outcome as one JSON object")
 	if err := parseFlags(fs, args, 1); err != nil {
 		return err
@@ -229,13 +229,16 @@ func jsonOrString(b []byte) json.RawMessage {
 
 // connectClient returns a client that connects to addr whatever the URL's
 // host, so that a callback signed for the registered host can be delivered
-// to a local receiver.
+// to a local receiver. It speaks plain HTTP to addr even for an https URL,
+// as to a proxy that terminates TLS: what kyccb listen expects.
 func connectClient(addr string) *http.Client {
 	d := &net.Dialer{Timeout: 10 * time.Second}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
 		return d.DialContext(ctx, network, addr)
 	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// A connection from DialTLSContext is used as it is: here, without TLS.
+	tr.DialContext, tr.DialTLSContext = dial, dial
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
