@@ -69,6 +69,9 @@ func diagnoseSEP12(ev sep12Evidence, err error) []string {
 	}
 
 	var lines []string
+	if len(sig.Timestamp) == 13 {
+		lines = append(lines, "t has 13 digits: milliseconds? SEP-12 wants unix seconds")
+	}
 	age := ev.now.Sub(sig.Time)
 	fresh := age <= ev.tolerance && -age <= ev.tolerance
 	if !fresh {
@@ -317,6 +320,10 @@ func bodyVariants(body []byte) []bodyVariant {
 		}
 		out = append(out, bodyVariant{b, what})
 	}
+	// The smallest changes first: they say most precisely what happened.
+	add(append(bytes.Clone(body), '\n'), "this body followed by a newline, which was lost on the way")
+	add(bytes.TrimRight(body, " \t\r\n"), "this body without its trailing white space, which was added on the way")
+	add(bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n")), "this body with \\n line endings; it arrived with \\r\\n")
 	var compact bytes.Buffer
 	if json.Compact(&compact, body) == nil {
 		c := compact.Bytes()
@@ -343,9 +350,6 @@ func bodyVariants(body []byte) []bodyVariant {
 			}
 		}
 	}
-	add(append(bytes.Clone(body), '\n'), "this body followed by a newline, which was lost on the way")
-	add(bytes.TrimRight(body, " \t\r\n"), "this body without its trailing white space, which was added on the way")
-	add(bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n")), "this body with \\n line endings; it arrived with \\r\\n")
 	return out
 }
 
