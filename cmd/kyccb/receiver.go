@@ -196,6 +196,7 @@ func (rc *receiver) report(r *http.Request, st *reqState, body []byte) *report {
 	rep.Forward = st.forward
 	switch rc.cfg.mode {
 	case "sep12":
+		rep.Host = rc.cfg.host
 		rep.addSignature(r.Header, now)
 		rep.addCustomer(body)
 		if st.err != nil {

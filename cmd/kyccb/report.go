@@ -27,6 +27,7 @@ type report struct {
 	CustomerID   string          `json:"customer_id"`
 	Status       string          `json:"status"`
 	CallbackType string          `json:"callback_type,omitempty"` // XGateway
+	Host         string          `json:"host,omitempty"`          // SEP-12: the host checked against
 	SignedAt     int64           `json:"signed_at,omitempty"`     // SEP-12: the header's t
 	AgeSeconds   *int64          `json:"age_s,omitempty"`         // SEP-12: clock minus t
 	Diagnosis    []string        `json:"diagnosis,omitempty"`

@@ -169,6 +169,7 @@ func verifySEP12(ctx context.Context, keys kyccb.StaticKeys, host string, tolera
 	rep := reportFor("sep12", verr, now)
 	rep.addSignature(c.header, now)
 	rep.addCustomer(c.body)
+	rep.Host = v.Host()
 	rep.details = append([]field{{label: "checked", value: fmt.Sprintf("host %q, %s", v.Host(), keyCount(keys))}}, rep.details...)
 	if verr != nil {
 		rep.Diagnosis = diagnoseSEP12(sep12Evidence{
