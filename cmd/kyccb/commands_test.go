@@ -402,6 +402,8 @@ func TestVerifyCaptures(t *testing.T) {
 			[]string{"accepted"}},
 		{"a body file without a header is rejected as unsigned", cat(sep12, at, "--body-file", "testdata/customer.json"), exitRejected,
 			[]string{"kyccb: missing signature header", "neither a Signature nor an X-Stellar-Signature header"}},
+		{"a Host header given as a flag explains a signature over it", cat([]string{"verify", "--signing-key", testAddress, "--host", "wallet.example.net"}, at, "--body-file", "testdata/customer.json", "--header", strings.TrimSpace(string(sig)), "--header", "Host: wallet.example.org"), exitRejected,
+			[]string{"rejected", `wrong host: signed for "wallet.example.org" (the request's Host header), not for the configured host "wallet.example.net"`}},
 		{"a hex signature is diagnosed as hex", cat(sep12, at, "--body-file", "testdata/customer.json", "--header", "Signature: t=1700000000, s="+strings.Repeat("ab", 64)), exitRejected,
 			[]string{"kyccb: malformed signature header", "s is hex: SEP-12 wants the signature in base64"}},
 		{"a capture without --host is checked against its Host header, with a warning", []string{"verify", "--signing-key", testAddress, "--at", "1700000030", "--request-file", "testdata/valid.http"}, exitOK,
