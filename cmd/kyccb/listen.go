@@ -14,6 +14,7 @@ import (
 
 const listenUsage = `
 Usage: kyccb listen --mode sep12 --signing-key G... [--host HOST] [--addr 127.0.0.1:8080] [--forward URL]
+       kyccb listen --mode sep12 --anchor-domain DOMAIN [--host HOST] [...]
        kyccb listen --mode xgateway --secret S [--addr 127.0.0.1:8080] [--forward URL]
 
 Runs a verifying receiver on every path of --addr and prints each callback:
@@ -24,6 +25,10 @@ their body byte for byte and their headers to --forward, whose reply goes
 back to the sender. With --json, one JSON object per line and callback
 (verdict, reason, customer_id, status, diagnosis, ...). Ctrl-C stops it.
 
+--anchor-domain reads the signing key from the SIGNING_KEY of the anchor's
+stellar.toml instead, and reads it again when a signature fails (a key
+rotation), at most every --refresh-interval.
+
 --host is the host of the callback URL registered with the anchor, exactly
 as the anchor signs it (host, or host:port when the URL has a port); by
 default the listening address, right for a sender that posts to it
@@ -32,6 +37,7 @@ directly. The secret may come from KYCCB_SECRET.
 Examples:
   kyccb listen --signing-key GCHL... --addr 127.0.0.1:8080
   kyccb listen --signing-key GCHL... --host wallet.example.org --forward http://127.0.0.1:3000/kyc
+  kyccb listen --anchor-domain testanchor.stellar.org --host wallet.example.org
   kyccb listen --mode xgateway --secret "$SECRET" --addr 127.0.0.1:9090 --json
 `
 
@@ -40,6 +46,8 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	mode := fs.String("mode", "sep12", "sep12 or xgateway")
 	var keys listFlag
 	fs.Var(&keys, "signing-key", "SEP-12: the anchor's SIGNING_KEY G... (repeat or comma-separate for several)")
+	domain := fs.String("anchor-domain", "", "SEP-12: read the signing key from this anchor's stellar.toml instead of --signing-key")
+	refresh := fs.Duration("refresh-interval", kyccb.DefaultRefreshInterval, "SEP-12 with --anchor-domain: the least time between two reads of the stellar.toml")
 	host := fs.String("host", "", "SEP-12: the host of the registered callback URL, or the URL (default: the listening address)")
 	secretFlag := fs.String("secret", "", "XGateway: the merchant secret key (or KYCCB_SECRET)")
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on; port 0 picks a free one")
@@ -55,14 +63,29 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg := receiverConfig{mode: *mode, tolerance: *tolerance, forward: *forward}
 	switch *mode {
 	case "sep12":
-		if len(keys) == 0 {
-			return fmt.Errorf("%w: --signing-key is required in sep12 mode", errUsage)
+		switch {
+		case len(keys) > 0 && *domain != "":
+			return fmt.Errorf("%w: give --signing-key or --anchor-domain, not both", errUsage)
+		case *domain != "":
+			src, err := kyccb.NewTOMLKeys(*domain, append(anchorOptions(), kyccb.WithRefreshInterval(*refresh))...)
+			if err != nil {
+				return fmt.Errorf("%w: %w", errUsage, err)
+			}
+			// Fetched now, so that a wrong domain fails at once rather than
+			// with a 503 to every callback.
+			if _, err := src.SigningKeys(ctx); err != nil {
+				return fmt.Errorf("reading the signing key of %s: %w", *domain, err)
+			}
+			cfg.keys = src
+		case len(keys) > 0:
+			trusted, err := kyccb.ParseKeys(keys...)
+			if err != nil {
+				return fmt.Errorf("%w: %w", errUsage, err)
+			}
+			cfg.keys = trusted
+		default:
+			return fmt.Errorf("%w: --signing-key or --anchor-domain is required in sep12 mode", errUsage)
 		}
-		trusted, err := kyccb.ParseKeys(keys...)
-		if err != nil {
-			return fmt.Errorf("%w: %w", errUsage, err)
-		}
-		cfg.keys = trusted
 	case "xgateway":
 		if cfg.secret = secretValue(*secretFlag, "KYCCB_SECRET"); cfg.secret == "" {
 			return fmt.Errorf("%w: --secret (or KYCCB_SECRET) is required in xgateway mode", errUsage)
@@ -104,7 +127,12 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	es := newStyle(stderr)
 	fmt.Fprintf(stderr, "%s http://%s (any path)\n", es.bold("listening on"), ln.Addr())
 	if *mode == "sep12" {
-		fmt.Fprintf(stderr, "  %s for host %q, tolerance %s\n", keyCount(cfg.keys.(kyccb.StaticKeys)), rc.cfg.host, *tolerance)
+		keys, _ := cfg.keys.SigningKeys(ctx)
+		from := ""
+		if *domain != "" {
+			from = " from the stellar.toml of " + *domain
+		}
+		fmt.Fprintf(stderr, "  %s%s for host %q, tolerance %s\n", keyCount(keys), from, rc.cfg.host, *tolerance)
 	} else {
 		fmt.Fprintln(stderr, "  XGateway callbacks hashed with the given secret")
 	}

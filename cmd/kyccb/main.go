@@ -42,6 +42,7 @@ var commands = []command{
 	{"listen", "run a verifying receiver; print every callback with its verdict and diagnosis", runListen},
 	{"send", "send a signed SEP-12 or hashed XGateway callback, as the sender does", runSend},
 	{"verify", "check a captured callback offline and explain the verdict", runVerify},
+	{"register", "register a callback URL with an anchor (SEP-12 PUT /customer/callback)", runRegister},
 	{"keygen", "make a throwaway anchor key pair for tests", runKeygen},
 }
 

@@ -110,7 +110,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	st := newStyle(stdout)
 	if !*asJSON {
-		cfg.onAttempt = func(a attempt) { printAttempt(stdout, st, a) }
+		cfg.onAttempt = func(a kyccb.Attempt) { printAttempt(stdout, st, a) }
 	}
 	d, sendErr := deliver(ctx, cfg, *target, body)
 	if len(d.Attempts) == 0 && sendErr != nil {
@@ -170,7 +170,7 @@ type outcomeAttempt struct {
 	DelayMS    int64  `json:"retry_in_ms,omitempty"`
 }
 
-func printAttempt(w io.Writer, st style, a attempt) {
+func printAttempt(w io.Writer, st style, a kyccb.Attempt) {
 	var what string
 	if a.Err != nil {
 		what = st.red(a.Err.Error())

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -185,7 +186,7 @@ func verifySEP12(ctx context.Context, keys kyccb.StaticKeys, host string, tolera
 	return rep, nil
 }
 
-func keyCount(keys kyccb.StaticKeys) string {
+func keyCount(keys []ed25519.PublicKey) string {
 	if len(keys) == 1 {
 		return "key " + keyName(keys[0])
 	}

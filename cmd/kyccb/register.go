@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/kyccb/kyccb"
+)
+
+const registerUsage = `
+Usage: kyccb register --kyc-server URL --jwt JWT --url CALLBACK [--id ID] [--account A] [--memo M --memo-type T]
+       kyccb register --anchor-domain DOMAIN --jwt JWT --url CALLBACK [...]
+
+Registers CALLBACK with an anchor as SEP-12 says: PUT {KYC server}/customer/callback
+with the wallet's SEP-10 JWT as a Bearer token. With --anchor-domain the KYC
+server is the KYC_SERVER (or TRANSFER_SERVER) of the anchor's stellar.toml.
+A new registration replaces the customer's previous URL; anchors stop
+sending once the status is ACCEPTED or REJECTED, so register again to keep
+watching. The callback URL must be https (http only on a loopback host).
+The JWT may come from KYCCB_JWT instead of the command line.
+
+Then receive with the same host the anchor will sign:
+  kyccb listen --signing-key G... --host <the callback URL's host>
+
+Exit status: 0 registered, 1 refused by the anchor or failed, 2 usage error.
+
+Examples:
+  kyccb register --anchor-domain testanchor.stellar.org --jwt "$JWT" --url https://wallet.example.org/kyc --id c-1
+  kyccb register --kyc-server https://anchor.example.com/kyc --jwt "$JWT" --url https://wallet.example.org/kyc --memo 42 --memo-type id
+`
+
+// anchorClient, when set, is the HTTP client for talking to anchors
+// (stellar.toml, KYC server); tests set one that trusts their server.
+var anchorClient *http.Client
+
+func anchorOptions() []kyccb.Option {
+	if anchorClient == nil {
+		return nil
+	}
+	return []kyccb.Option{kyccb.WithHTTPClient(anchorClient)}
+}
+
+func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("register", registerUsage, stderr)
+	kycServer := fs.String("kyc-server", "", "the anchor's KYC server URL (KYC_SERVER of its stellar.toml)")
+	domain := fs.String("anchor-domain", "", "the anchor's home domain, to read KYC_SERVER from its stellar.toml")
+	jwtFlag := fs.String("jwt", "", "the wallet's SEP-10 JWT, without \"Bearer \" (or KYCCB_JWT)")
+	callback := fs.String("url", "", "the callback URL to register (required)")
+	id := fs.String("id", "", "the anchor's customer id, from PUT /customer")
+	account := fs.String("account", "", "the customer's Stellar account (deprecated by SEP-12: the anchor reads it from the JWT)")
+	memo := fs.String("memo", "", "the memo that tells customers of a shared account apart")
+	memoType := fs.String("memo-type", "", "the memo's type: text, id or hash (deprecated by SEP-12)")
+	asJSON := fs.Bool("json", false, "print the outcome as one JSON object")
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	switch {
+	case (*kycServer == "") == (*domain == ""):
+		return fmt.Errorf("%w: give exactly one of --kyc-server and --anchor-domain", errUsage)
+	case *callback == "":
+		return fmt.Errorf("%w: --url is required: the callback URL to register", errUsage)
+	case *memoType != "" && *memo == "":
+		return fmt.Errorf("%w: --memo-type needs --memo", errUsage)
+	}
+	jwt := secretValue(*jwtFlag, "KYCCB_JWT")
+	if jwt == "" {
+		return fmt.Errorf("%w: --jwt (or KYCCB_JWT) is required", errUsage)
+	}
+
+	out := registerOutcome{URL: *callback, KYCServer: *kycServer}
+	if *domain != "" {
+		server, err := kyccb.KYCServer(ctx, *domain, anchorOptions()...)
+		if err != nil {
+			if errors.Is(err, kyccb.ErrConfig) {
+				return fmt.Errorf("%w: %w", errUsage, err)
+			}
+			return fmt.Errorf("finding the KYC server of %s: %w", *domain, err)
+		}
+		out.KYCServer = server
+	}
+	reg := kyccb.CallbackRegistration{URL: *callback, ID: *id, Account: *account, Memo: *memo, MemoType: *memoType}
+	err := kyccb.RegisterCallback(ctx, out.KYCServer, jwt, reg, anchorOptions()...)
+	var anchorErr *kyccb.AnchorError
+	switch {
+	case err == nil:
+		out.Registered = true
+	case errors.As(err, &anchorErr):
+		out.HTTPStatus, out.AnchorMessage, out.Error = anchorErr.StatusCode, anchorErr.Message, err.Error()
+		out.Hint = registerHint(anchorErr.StatusCode)
+	case errors.Is(err, kyccb.ErrConfig):
+		return fmt.Errorf("%w: %w", errUsage, err)
+	default:
+		return err
+	}
+	if *asJSON {
+		if err := (&jsonLines{w: stdout}).write(out); err != nil {
+			return err
+		}
+	} else {
+		out.writeText(stdout, newStyle(stdout))
+	}
+	if !out.Registered {
+		return errSilent
+	}
+	return nil
+}
+
+// registerOutcome is what register prints.
+type registerOutcome struct {
+	Registered    bool   `json:"registered"`
+	URL           string `json:"url"`
+	KYCServer     string `json:"kyc_server"`
+	HTTPStatus    int    `json:"http_status,omitempty"`
+	AnchorMessage string `json:"anchor_message,omitempty"`
+	Error         string `json:"error,omitempty"`
+	Hint          string `json:"hint,omitempty"`
+}
+
+func registerHint(status int) string {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return "the SEP-10 JWT is missing, expired or not this customer's: authenticate again (SEP-10) and retry"
+	case http.StatusNotFound:
+		return "the anchor knows no such customer: check --id, or the account and memo the JWT names"
+	case http.StatusBadRequest:
+		return "the anchor refused the request: check the callback URL (https) and the memo type"
+	}
+	if status >= 300 && status < 400 {
+		return "the KYC server URL redirects, and redirects are not followed because the request carries the JWT: use the URL it redirects to"
+	}
+	return ""
+}
+
+func (o *registerOutcome) writeText(w io.Writer, st style) {
+	if o.Registered {
+		fmt.Fprintf(w, "%s  %s\n", st.bold(st.green("registered")), o.URL)
+	} else {
+		fmt.Fprintf(w, "%s  %s\n", st.bold(st.red("not registered")), o.URL)
+	}
+	fs := []field{{label: "with", value: o.KYCServer + " (PUT /customer/callback)"}}
+	if o.HTTPStatus != 0 {
+		fs = append(fs, field{label: "anchor", value: statusText(st, o.HTTPStatus)})
+	}
+	if o.AnchorMessage != "" {
+		fs = append(fs, field{label: "message", value: o.AnchorMessage})
+	}
+	if o.Hint != "" {
+		fs = append(fs, field{label: "hint", value: o.Hint, paint: st.yellow})
+	}
+	if o.Registered {
+		fs = append(fs, field{label: "next", value: "kyccb listen --signing-key <the anchor's SIGNING_KEY> --host " + hostOf(o.URL)})
+	}
+	writeFields(w, st, "  ", fs)
+}
