@@ -42,6 +42,9 @@ func TestDemo(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
+	for _, env := range []string{"KYCCB_SEED", "KYCCB_SECRET", "KYCCB_JWT"} {
+		t.Setenv(env, "") // the cases without a secret must find none
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -71,6 +74,11 @@ func TestUsage(t *testing.T) {
 		{"send -h", []string{"send", "-h"}, exitOK},
 		{"verify -h", []string{"verify", "-h"}, exitOK},
 		{"keygen -h", []string{"keygen", "-h"}, exitOK},
+		{"register -h", []string{"register", "-h"}, exitOK},
+		{"register without a JWT", []string{"register", "--kyc-server", "https://anchor.example.com/kyc", "--url", "https://wallet.example.org/kyc"}, exitUsage},
+		{"register without a callback URL", []string{"register", "--kyc-server", "https://anchor.example.com/kyc", "--jwt", "a.b.c"}, exitUsage},
+		{"listen with both a signing key and an anchor domain", []string{"listen", "--signing-key", "GCHLHDBOKG2JWMJQBTLSL5XG6NO7ESXI2TAQKZXCXWXB5WI2X6W233PR", "--anchor-domain", "anchor.example.com"}, exitUsage},
+		{"listen with an anchor domain that is an address", []string{"listen", "--anchor-domain", "127.0.0.1:8080"}, exitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
