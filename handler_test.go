@@ -184,6 +184,12 @@ func TestSEP12Rejects(t *testing.T) {
 		}, nil, 401, kyccb.ErrMalformedSignature, false},
 		{"an age past the tolerance", testHost, func(t testing.TB, r *sep12Request) { r.now = signedAt.Add(kyccb.DefaultTolerance + time.Second) }, nil, 401, kyccb.ErrExpired, false},
 		{"a timestamp past the tolerance ahead", testHost, func(t testing.TB, r *sep12Request) { r.now = signedAt.Add(-kyccb.DefaultTolerance - time.Second) }, nil, 401, kyccb.ErrFuture, false},
+		{"a timestamp centuries ahead", testHost, func(t testing.TB, r *sep12Request) {
+			r.headers["Signature"] = sign(t, testSeed, testHost, r.body, time.Unix(999999999999999999, 0))
+		}, nil, 401, kyccb.ErrFuture, false},
+		{"a timestamp of zero", testHost, func(t testing.TB, r *sep12Request) {
+			r.headers["Signature"] = sign(t, testSeed, testHost, r.body, time.Unix(0, 0))
+		}, nil, 401, kyccb.ErrExpired, false},
 		{"a changed body", testHost, func(t testing.TB, r *sep12Request) { r.body = strings.Replace(r.body, "NEEDS_INFO", "ACCEPTED__", 1) }, nil, 401, kyccb.ErrBadSignature, false},
 		{"re-serialized JSON", testHost, func(t testing.TB, r *sep12Request) { r.body = strings.Replace(r.body, `,"`, `, "`, 1) }, nil, 401, kyccb.ErrBadSignature, false},
 		{"a changed timestamp", testHost, func(t testing.TB, r *sep12Request) {

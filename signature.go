@@ -399,11 +399,13 @@ func (v *SEP12Verifier) checkHeader(header string, now time.Time) (Signature, er
 	// Freshness before decoding the signature: the cheapest way to turn
 	// away a replay. An age equal to the tolerance is still fresh.
 	at := time.Unix(sec, 0)
-	switch age := now.Sub(at); {
-	case age > v.cfg.tolerance:
-		return Signature{}, &timeError{ErrExpired, age, v.cfg.tolerance}
-	case -age > v.cfg.tolerance:
-		return Signature{}, &timeError{ErrFuture, -age, v.cfg.tolerance}
+	// Not -now.Sub(at): Sub saturates for a t centuries ahead, and negating
+	// the minimum Duration overflows back to a negative one.
+	switch {
+	case now.Sub(at) > v.cfg.tolerance:
+		return Signature{}, &timeError{ErrExpired, now.Sub(at), v.cfg.tolerance}
+	case at.After(now.Add(v.cfg.tolerance)):
+		return Signature{}, &timeError{ErrFuture, at.Sub(now), v.cfg.tolerance}
 	}
 	sig, err := decodeSignature(s)
 	if err != nil {
