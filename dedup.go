@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,87 +13,61 @@ import (
 
 // Defaults for [WithDedup].
 const (
-	// DefaultDedupTTL is how long a processed callback is remembered, so
-	// that a later delivery of the same body is answered 200 without
-	// running the function again. It outlasts the retries of both senders
-	// by far.
+	// DefaultDedupTTL is how long the body last processed for a customer
+	// is remembered, so that a later delivery of the same body is answered
+	// 200 without running the function again. It outlasts the retries of
+	// both senders by far.
 	DefaultDedupTTL = 72 * time.Hour
 
-	// DefaultDedupLease is how long one delivery may hold a callback while
-	// its function runs. Duplicates that arrive meanwhile are answered 503.
-	// If the process dies before the function returns, the lease ends by
-	// itself after this long and the sender's next retry runs the function.
-	// It is short so that a crashed replica delays a callback by a minute,
-	// not by all of a sender's few retries; a function that may run longer
-	// needs a longer lease (see [WithDedupLease]).
+	// DefaultDedupLease is how long one delivery may hold a customer while
+	// its function runs. Deliveries for that customer that arrive
+	// meanwhile are answered 503. If the process dies before the function
+	// returns, the lease ends by itself after this long and the sender's
+	// next retry runs the function. It is short so that a crashed replica
+	// delays a callback by a minute, not by all of a sender's few retries;
+	// a function that may run longer needs a longer lease (see
+	// [WithDedupLease]).
 	DefaultDedupLease = time.Minute
 )
 
-// A Store remembers which callbacks are being processed and which have
-// been, for [WithDedup]. [NewMemoryStore] keeps that in the process; a
-// shared store (package github.com/kyccb/kyccb/redisstore) makes several
-// replicas process each callback once between them.
+// A Store remembers, for [WithDedup], which customer's callback is being
+// processed and which body was last processed for each customer.
+// [NewMemoryStore] keeps that in the process; a shared store (package
+// github.com/kyccb/kyccb/redisstore) makes several replicas process each
+// delivery once between them.
 //
-// A key is the mode and the SHA-256 of the exact body, as
-// "sep12:<64 hex digits>" or "xgateway:<64 hex digits>"; stores treat it as
-// opaque. A key is in one of three states: absent, leased (a delivery holds
-// it while its function runs, until the lease's time ends) and done (the
-// function succeeded, remembered until the done time ends). Expired entries
-// count as absent.
+// A key names the customer a callback is about (for XGateway, also the
+// callback type and the transaction or currency), as an opaque string of
+// at most a hundred ASCII bytes; a fingerprint names a body (its SHA-256,
+// in hex). For each key a store keeps two things that expire on their own:
+// a lease, held by one delivery while its function runs, and the
+// fingerprint last applied.
 //
 // Each method must be atomic with respect to the others on the same key,
 // also across processes for a shared store: that is what makes two
 // concurrent deliveries run the function once. Methods must be safe for
-// concurrent use. An error means the store could not answer (unreachable,
-// full); the handler then refuses the callback with 503, or processes it
-// anyway with [WithDedupFailOpen].
+// concurrent use. Any error other than the two below means the store could
+// not answer (unreachable, full): the handler then refuses the callback
+// with 503, or processes it anyway with [WithDedupFailOpen].
 type Store interface {
-	// Reserve takes a lease on key for the duration lease if key is
-	// absent, and returns StateReserved with a token that no other
-	// reservation of any key has. Otherwise it changes nothing and returns
-	// StateInProgress (another delivery holds a lease) or StateDone, with
-	// an empty token.
-	Reserve(ctx context.Context, key string, lease time.Duration) (token string, state State, err error)
+	// Reserve takes a lease on key for the duration lease and returns a
+	// token that no other reservation of any key has. It returns
+	// ErrDuplicateInProgress if another delivery holds an unexpired lease
+	// on key, and ErrDuplicate if fingerprint is the one last applied for
+	// key and that record has not expired. Taking a lease leaves the
+	// applied record as it is.
+	Reserve(ctx context.Context, key, fingerprint string, lease time.Duration) (token string, err error)
 
-	// Confirm marks key done for the duration ttl if token holds its lease
-	// or if key is absent (the lease ran out while the function ran, and
-	// no one took it since): the function succeeded, and later deliveries
-	// must learn that. It leaves a key that is done, or leased under
-	// another token, as it is, and returns nil.
-	Confirm(ctx context.Context, key, token string, ttl time.Duration) error
+	// Confirm records fingerprint as the one last applied for key, for
+	// ttl, and ends the lease token holds. If another token holds an
+	// unexpired lease on key, it changes nothing and returns nil. If no
+	// lease is held (it ran out while the function ran), it records
+	// fingerprint all the same.
+	Confirm(ctx context.Context, key, token, fingerprint string, ttl time.Duration) error
 
-	// Release deletes key if token holds its lease, so that the sender's
-	// next retry can take it. Otherwise it changes nothing and returns nil.
+	// Release ends the lease token holds on key, if it holds one, and
+	// leaves the applied record as it was; otherwise it changes nothing.
 	Release(ctx context.Context, key, token string) error
-}
-
-// State is what [Store.Reserve] found for a key. The zero State is none
-// of the states below; a handler treats it, like an error, as a store
-// failure.
-type State int
-
-// The states [Store.Reserve] reports.
-const (
-	// StateReserved: the key was absent and the caller now holds its
-	// lease.
-	StateReserved State = iota + 1
-	// StateInProgress: another delivery holds the key's lease.
-	StateInProgress
-	// StateDone: the callback was processed within its done time.
-	StateDone
-)
-
-// String returns "reserved", "in progress" or "done".
-func (s State) String() string {
-	switch s {
-	case StateReserved:
-		return "reserved"
-	case StateInProgress:
-		return "in progress"
-	case StateDone:
-		return "done"
-	}
-	return fmt.Sprintf("State(%d)", int(s))
 }
 
 // dedup is the handler's duplicate suppression; a nil store turns it off.
@@ -104,36 +79,45 @@ type dedup struct {
 	needs    string // the first option given that needs WithDedup
 }
 
-// WithDedup makes a handler run its function once for each distinct
-// callback, across every handler that shares store. Two deliveries are
-// the same callback when they have the same mode and the same body, byte
-// for byte: SEP-12 retries are signed anew but carry the same body.
+// WithDedup makes a handler suppress redeliveries: a callback whose body is
+// the one last processed for its customer is answered 200 without running
+// the function again, across every handler that shares store. Any other
+// body is processed, so a genuine return to an earlier status (ACCEPTED,
+// NEEDS_INFO, ACCEPTED again) is never lost. SEP-12 retries are signed
+// anew but carry the same body.
+//
+// A callback's customer is, for SEP-12, the body's "id" (or, when the
+// anchor sends none, the request's path, for wallets that register one
+// URL per customer); for XGateway, the callback type and customerId, with
+// the transaction id for transactions and the currency for bank accounts.
 // Callbacks are authenticated first; unauthenticated requests never reach
 // the store.
 //
-// Before the function runs, the delivery takes a lease on the callback
-// (see [WithDedupLease]). When the function returns nil the callback is
-// recorded as done for [WithDedupTTL]; when it fails, or panics, the lease
-// is released so that the sender's retry runs it again. A delivery of a
-// callback that is done is answered 200 without running the function; one
-// that arrives while another holds the lease is answered 503 with
-// Retry-After and reported as [ErrDuplicateInProgress], so the function
-// never runs twice at once. When the store fails the callback is refused
-// with 503 and reported as [ErrStoreUnavailable], unless
+// Before the function runs, the delivery takes a lease on its customer
+// (see [WithDedupLease]), so the function never runs twice at once for one
+// customer: a delivery that arrives meanwhile is answered 503 with
+// Retry-After and reported as [ErrDuplicateInProgress]. When the function
+// returns nil the body is recorded as the customer's last applied one for
+// [WithDedupTTL]; when it fails, or panics, the lease is released so that
+// the sender's retry runs it again. When the store fails the callback is
+// refused with 503 and reported as [ErrStoreUnavailable], unless
 // [WithDedupFailOpen] is given; nothing is lost, since the sender retries.
 //
 // In the middleware forms the next handler's status decides: 2xx (or
-// nothing written) records the callback as done, anything else releases
-// it.
+// nothing written) records the body, anything else releases the lease.
 //
-// Handlers that share a store share its keys: give senders that could send
-// byte-identical bodies (two anchors numbering customers alike) stores of
-// their own, or key prefixes of their own in a shared store. A genuinely
-// repeated callback with an identical body within the TTL is suppressed
-// too.
+// Dedup does not order callbacks. SEP-12 bodies carry no event time and
+// senders sign every retry anew, so an older status that arrives after a
+// newer one (a retry that was delayed) is processed as the change it
+// looks like. Where the order matters, treat a callback as a prompt to
+// read the customer's current status from the anchor (GET /customer) or
+// from XGateway's API.
+//
+// Handlers that share a store share its keys: give senders that could name
+// customers alike (two anchors numbering customers from 1) stores of their
+// own, or key prefixes of their own in a shared store.
 func WithDedup(store Store) Option {
 	return func(c *config) {
-		c.onlyFor("WithDedup", modeHandlers)
 		if store == nil {
 			c.fail("WithDedup: nil store")
 			return
@@ -142,9 +126,9 @@ func WithDedup(store Store) Option {
 	}
 }
 
-// WithDedupTTL sets how long a processed callback is remembered by
-// [WithDedup]. The default is [DefaultDedupTTL]. It must be positive and
-// no shorter than the lease, and needs WithDedup.
+// WithDedupTTL sets how long the body last processed for a customer is
+// remembered by [WithDedup]. The default is [DefaultDedupTTL]. It must be
+// positive and no shorter than the lease, and needs WithDedup.
 func WithDedupTTL(d time.Duration) Option {
 	return func(c *config) {
 		c.dedup.need("WithDedupTTL")
@@ -156,8 +140,8 @@ func WithDedupTTL(d time.Duration) Option {
 	}
 }
 
-// WithDedupLease sets how long one delivery may hold a callback while its
-// function runs, under [WithDedup]. Set it above the longest time the
+// WithDedupLease sets how long one delivery may hold its customer while
+// the function runs, under [WithDedup]. Set it above the longest time the
 // function can take: a function still running when its lease ends may run
 // beside a retry. The default is [DefaultDedupLease]. It must be positive,
 // and needs WithDedup.
@@ -208,21 +192,59 @@ func (d *dedup) check(c *config) {
 	}
 }
 
-// dedupKey returns the store key of body in mode m.
-func dedupKey(m mode, body []byte) string {
-	sum := sha256.Sum256(body)
-	var buf [len("xgateway:") + 2*sha256.Size]byte
-	b := append(buf[:0], "sep12:"...)
-	if m == modeXGateway {
-		b = append(buf[:0], "xgateway:"...)
+// storeKey returns kind and the SHA-256 of parts, so that a key is short
+// and free of the sender's text however long its customer id is.
+func storeKey(kind string, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
 	}
-	return string(hex.AppendEncode(b, sum[:]))
+	return kind + ":" + hex.EncodeToString(h.Sum(nil))
+}
+
+// sep12Key is the store key of a SEP-12 callback about customer id, or,
+// without one, of the path it was sent to.
+func sep12Key(id string, r *http.Request) string {
+	if id != "" {
+		return storeKey("sep12:id", id)
+	}
+	return storeKey("sep12:path", r.URL.Path)
+}
+
+// customerID returns the "id" of a SEP-12 body that is a valid JSON
+// object, "" when it has none.
+func customerID(body []byte) string {
+	var c struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(body, &c) // a wrong type leaves "", the path then serves
+	return c.ID
+}
+
+// xgatewayKey is the store key of an XGateway callback.
+func xgatewayKey(cb XGatewayCallback) string {
+	switch {
+	case cb.KYC != nil:
+		return storeKey("xgateway:kyc", cb.KYC.CustomerID)
+	case cb.Transaction != nil:
+		return storeKey("xgateway:transaction", cb.Transaction.CustomerID, cb.Transaction.ID)
+	case cb.BankAccount != nil:
+		return storeKey("xgateway:bank_account", cb.BankAccount.CustomerID, cb.BankAccount.Currency)
+	}
+	return ""
+}
+
+func fingerprint(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
 }
 
 // delivery is one request's passage through the store.
 type delivery struct {
 	d     *dedup
 	key   string
+	fp    string
 	token string // the lease held, or "" when there is none to settle
 	// settled is set once the lease is confirmed or released.
 	settled bool
@@ -230,21 +252,21 @@ type delivery struct {
 	err error
 }
 
-// begin reserves the callback whose body is body. When the function must
-// not run it returns run false and the reason for the reply (nil for a
-// processed duplicate, answered 200).
-func (d *dedup) begin(ctx context.Context, m mode, body []byte) (dl delivery, run bool, reason error) {
-	key := dedupKey(m, body)
-	token, state, err := d.store.Reserve(ctx, key, d.lease)
+// begin reserves key for the body. When the function must not run it
+// returns run false and the reason for the reply: ErrDuplicate for a
+// redelivery, answered 200.
+func (d *dedup) begin(ctx context.Context, key string, body []byte) (dl delivery, run bool, reason error) {
+	fp := fingerprint(body)
+	token, err := d.store.Reserve(ctx, key, fp, d.lease)
 	switch {
-	case err == nil && state == StateReserved && token != "":
-		return delivery{d: d, key: key, token: token}, true, nil
-	case err == nil && state == StateDone:
-		return delivery{}, false, nil
-	case err == nil && state == StateInProgress:
+	case err == nil && token != "":
+		return delivery{d: d, key: key, fp: fp, token: token}, true, nil
+	case errors.Is(err, ErrDuplicate):
+		return delivery{}, false, ErrDuplicate
+	case errors.Is(err, ErrDuplicateInProgress):
 		return delivery{}, false, ErrDuplicateInProgress
 	case err == nil:
-		err = fmt.Errorf("%w: reserving: the store answered %s with token %t", ErrStoreUnavailable, state, token != "")
+		err = fmt.Errorf("%w: reserving: the store answered an empty token", ErrStoreUnavailable)
 	default:
 		err = fmt.Errorf("%w: reserving: %w", ErrStoreUnavailable, err)
 	}
@@ -265,7 +287,7 @@ func (dl *delivery) settle(ctx context.Context, ok bool) error {
 	dl.settled = true
 	ctx = context.WithoutCancel(ctx)
 	if ok {
-		if err := dl.d.store.Confirm(ctx, dl.key, dl.token, dl.d.ttl); err != nil {
+		if err := dl.d.store.Confirm(ctx, dl.key, dl.token, dl.fp, dl.d.ttl); err != nil {
 			return fmt.Errorf("%w: recording a processed callback (a later identical delivery may run again): %w", ErrStoreUnavailable, err)
 		}
 		return nil
@@ -283,47 +305,53 @@ func (dl *delivery) abandon(ctx context.Context) {
 }
 
 // callOnce runs fn with v and replies: directly without dedup, else at
-// most once per distinct callback and never twice at once. It is generic
-// rather than taking a closure so that the path without dedup allocates
-// nothing more.
-func callOnce[T any](c *config, w http.ResponseWriter, r *http.Request, m mode, body []byte, ctx context.Context, fn func(context.Context, T) error, v T) {
+// most once per distinct body of a customer and never twice at once for
+// one. It is generic rather than taking a closure so that the path without
+// dedup allocates nothing more.
+func callOnce[T any](c *config, w http.ResponseWriter, r *http.Request, mode, key string, body []byte, ctx context.Context, fn func(context.Context, T) error, v T, start time.Time) {
 	if c.dedup.store == nil {
-		c.reply(w, r, callFn(fn, ctx, v))
+		c.reply(w, r, mode, callFn(fn, ctx, v), start)
 		return
 	}
-	dl, run, reason := c.dedup.begin(r.Context(), m, body)
+	dl, run, reason := c.dedup.begin(r.Context(), key, body)
 	if !run {
-		c.reply(w, r, reason)
+		c.reply(w, r, mode, reason, start)
 		return
 	}
 	defer dl.abandon(r.Context())
 	err := callFn(fn, ctx, v)
-	code := HTTPStatus(err)
-	c.replyCode(w, r, code, joinErrors(err, dl.settle(r.Context(), err == nil)))
+	c.replyCode(w, r, mode, HTTPStatus(err), joinErrors(err, dl.settle(r.Context(), err == nil)), start)
 }
 
 // serveOnce calls next for a verified request: directly without dedup,
-// else at most once per distinct callback, judging next's success by the
-// status it writes.
-func (c *config) serveOnce(w http.ResponseWriter, r *http.Request, m mode, body []byte, next http.Handler) {
-	if c.dedup.store == nil {
+// else as callOnce runs a function, judging next's success by the status
+// it writes.
+func (c *config) serveOnce(w http.ResponseWriter, r *http.Request, mode, key string, body []byte, next http.Handler, start time.Time) {
+	if c.dedup.store == nil && c.observer == nil {
 		next.ServeHTTP(w, r)
 		return
 	}
-	dl, run, reason := c.dedup.begin(r.Context(), m, body)
+	sw := &statusWriter{ResponseWriter: w}
+	if c.dedup.store == nil {
+		next.ServeHTTP(sw, r)
+		c.observe(r, mode, sw.status(), nil, start)
+		return
+	}
+	dl, run, reason := c.dedup.begin(r.Context(), key, body)
 	if !run {
-		c.reply(w, r, reason)
+		c.reply(w, r, mode, reason, start)
 		return
 	}
 	defer dl.abandon(r.Context())
-	sw := &statusWriter{ResponseWriter: w}
 	next.ServeHTTP(sw, r)
 	code := sw.status()
 	// next wrote its own reply; only the store's failures are ours to
 	// report.
-	if err := dl.settle(r.Context(), code >= 200 && code <= 299); err != nil {
-		c.report(r, code, err)
+	err := dl.settle(r.Context(), code >= 200 && code <= 299)
+	if err != nil {
+		c.report(r, mode, code, err)
 	}
+	c.observe(r, mode, code, err, start)
 }
 
 func joinErrors(a, b error) error {

@@ -4,14 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
+
+	"github.com/kyccb/kyccb/internal/wire"
 )
 
-// The reasons a callback is rejected or fails. Handlers report them, wrapped
-// with a short diagnosis, to the hook set by [WithErrorHook]; match them with
-// [errors.Is]. The comment on each gives the HTTP status a handler replies with.
-// The error text is part of the API and will not change.
+// The reasons a callback is rejected or fails. Verifiers return them and
+// handlers report them, wrapped with a short diagnosis, to the logger, the
+// hook and the observer; match them with [errors.Is]. The comment on each
+// gives the HTTP status a handler replies with. The error text is part of
+// the API and will not change.
 var (
 	// ErrMethod: the request was not a POST (405, with Allow: POST).
 	ErrMethod = errors.New("kyccb: method not allowed")
@@ -39,27 +40,38 @@ var (
 	// ErrMissingHash: an XGateway callback has no hash field (401).
 	ErrMissingHash = errors.New("kyccb: missing hash")
 
-	// ErrBadHash: an XGateway callback's hash does not match (401).
+	// ErrBadHash: an XGateway callback's hash does not match, or a hashed
+	// field is not in the form XGateway sends it, so the hash could be
+	// read as another callback's (401).
 	ErrBadHash = errors.New("kyccb: hash does not match")
 
 	// ErrBodyTooLarge: the body is longer than the limit set by
 	// [WithMaxBodyBytes] (413).
 	ErrBodyTooLarge = errors.New("kyccb: body too large")
 
-	// ErrMalformedBody: the body could not be read, is not a JSON object, or
-	// does not decode into the payload type (400).
+	// ErrMalformedBody: the body could not be read, is not a JSON object,
+	// does not decode into the payload type, or (XGateway) has keys that
+	// parsers read differently: a duplicate key, or one that matches a
+	// field only when case is ignored (400).
 	ErrMalformedBody = errors.New("kyccb: malformed body")
 
 	// ErrUnknownCallbackType: an XGateway callbackType other than kyc,
 	// transaction and bank_account (400).
 	ErrUnknownCallbackType = errors.New("kyccb: unknown callback type")
 
-	// ErrKeysUnavailable: the [KeySource] could not supply any signing key
-	// (503, so the sender retries).
+	// ErrKeysUnavailable: the [KeySource] could not supply any signing key,
+	// or could not finish looking for new ones in time (503, so the sender
+	// retries).
 	ErrKeysUnavailable = errors.New("kyccb: signing keys unavailable")
 
-	// ErrDuplicateInProgress: under [WithDedup], another delivery of the
-	// same callback holds its lease and may still be running the function
+	// ErrDuplicate: under [WithDedup], the callback's body is the one last
+	// processed for its customer: a redelivery, answered 200 without
+	// running the function. Handlers report it only to the observer set by
+	// [WithObserver]; a [Store] returns it from Reserve.
+	ErrDuplicate = errors.New("kyccb: callback already processed")
+
+	// ErrDuplicateInProgress: under [WithDedup], another delivery for the
+	// same customer holds its lease and may still be running the function
 	// (503 with Retry-After, so the sender retries later).
 	ErrDuplicateInProgress = errors.New("kyccb: duplicate callback in progress")
 
@@ -75,42 +87,14 @@ var (
 	ErrCallback = errors.New("kyccb: callback function failed")
 
 	// ErrConfig: a constructor was given an unusable key, host, secret or
-	// option, or a sender or registration an unusable URL. Constructors that
-	// cannot return an error panic with it.
+	// option. Constructors that cannot return an error panic with an error
+	// that wraps it.
 	ErrConfig = errors.New("kyccb: invalid configuration")
-
-	// ErrNotDelivered: a [Sender] gave up on a callback: the receiver
-	// refused it with a 4xx other than 429, every attempt failed, or the
-	// context ended. The error wraps the last request's failure or the
-	// context's error; the [Delivery] says what each attempt got.
-	ErrNotDelivered = errors.New("kyccb: callback not delivered")
 )
 
-// AnchorError is an anchor's reply, other than success, to a request made
-// for a wallet, such as [RegisterCallback]'s. Match it with [errors.As].
-type AnchorError struct {
-	// StatusCode is the reply's HTTP status. SEP-12 documents 401 (the JWT
-	// is missing, expired or not the customer's) and 404 (no such
-	// customer); redirects are not followed and come back as they are.
-	StatusCode int
-	// Message is the "error" field of the anchor's JSON reply, "" when the
-	// reply was not a JSON object with a string "error". It is the anchor's
-	// text, cut to at most 256 bytes.
-	Message string
-}
-
-func (e *AnchorError) Error() string {
-	msg := strings.TrimSpace(fmt.Sprintf("kyccb: anchor replied %d %s", e.StatusCode, http.StatusText(e.StatusCode)))
-	if e.Message == "" {
-		return msg
-	}
-	// Quoted: the text is the anchor's and may hold anything.
-	return msg + ": " + strconv.Quote(e.Message)
-}
-
 // HTTPStatus returns the HTTP status code a handler replies with for err: 200
-// for nil, the status documented on the matching sentinel, and 500 for any
-// other error.
+// for nil and [ErrDuplicate], the status documented on the matching
+// sentinel, and 500 for any other error.
 func HTTPStatus(err error) int {
 	switch {
 	case err == nil:
@@ -118,6 +102,8 @@ func HTTPStatus(err error) int {
 	case errors.Is(err, ErrCallback):
 		// Checked first: the function's own error may wrap anything.
 		return http.StatusInternalServerError
+	case errors.Is(err, ErrDuplicate):
+		return http.StatusOK
 	case errors.Is(err, ErrMethod):
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, ErrMissingSignature), errors.Is(err, ErrMalformedSignature),
@@ -135,4 +121,28 @@ func HTTPStatus(err error) int {
 	default:
 		return http.StatusInternalServerError
 	}
+}
+
+// configError returns an error matching ErrConfig that says what is wrong,
+// in words that never repeat the value.
+func configError(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
+}
+
+// Malformed headers, wrapped once: rejecting one must cost next to nothing.
+var malformed = func() map[error]error {
+	m := make(map[error]error)
+	for _, e := range []error{wire.ErrNoEquals, wire.ErrTwiceT, wire.ErrTwiceS, wire.ErrMissingTS, wire.ErrBadT, wire.ErrBadBase64, wire.ErrSigLength} {
+		m[e] = fmt.Errorf("%w: %w", ErrMalformedSignature, e)
+	}
+	return m
+}()
+
+// malformedSignature maps an error of package wire's header parsing to
+// ErrMalformedSignature.
+func malformedSignature(err error) error {
+	if e, ok := malformed[err]; ok {
+		return e
+	}
+	return fmt.Errorf("%w: %w", ErrMalformedSignature, err)
 }

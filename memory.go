@@ -1,6 +1,7 @@
 package kyccb
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -9,40 +10,42 @@ import (
 	"time"
 )
 
-// DefaultMaxEntries is how many callbacks a store made by [NewMemoryStore]
-// remembers unless [WithMaxEntries] says otherwise: about 20 MB at most.
+// DefaultMaxEntries is how many customers a store made by [NewMemoryStore]
+// remembers unless [WithMaxEntries] says otherwise: about 30 MB at most.
 const DefaultMaxEntries = 100_000
 
-// errMemoryFull is returned by a memory store whose every entry is an
+// errMemoryFull is returned by a memory store whose every entry holds an
 // active lease.
 var errMemoryFull = errors.New("kyccb: memory store full of active leases")
 
 // A MemoryOption configures a store made by [NewMemoryStore].
-type MemoryOption func(*memoryStore) error
+type MemoryOption struct {
+	apply func(*memoryStore) error
+}
 
-// WithMaxEntries sets how many callbacks a memory store remembers, leased
-// and done together. The default is [DefaultMaxEntries]; it must be
+// WithMaxEntries sets how many customers a memory store remembers, leased
+// and processed together. The default is [DefaultMaxEntries]; it must be
 // positive.
 func WithMaxEntries(n int) MemoryOption {
-	return func(s *memoryStore) error {
+	return MemoryOption{func(s *memoryStore) error {
 		if n <= 0 {
-			return fmt.Errorf("%w: WithMaxEntries: limit must be positive", ErrConfig)
+			return configError("WithMaxEntries: limit must be positive")
 		}
 		s.max = n
 		return nil
-	}
+	}}
 }
 
 // WithMemoryClock sets the clock a memory store expires entries by. The
 // default is [time.Now].
 func WithMemoryClock(now func() time.Time) MemoryOption {
-	return func(s *memoryStore) error {
+	return MemoryOption{func(s *memoryStore) error {
 		if now == nil {
-			return fmt.Errorf("%w: WithMemoryClock: nil clock", ErrConfig)
+			return configError("WithMemoryClock: nil clock")
 		}
 		s.now = now
 		return nil
-	}
+	}}
 }
 
 // NewMemoryStore returns a [Store] that keeps its entries in this process,
@@ -53,17 +56,19 @@ func WithMemoryClock(now func() time.Time) MemoryOption {
 // exits.
 //
 // The store holds at most [DefaultMaxEntries] entries (see
-// [WithMaxEntries]). To take a new lease when full, it drops expired
-// entries first, then the done entries confirmed longest ago: a delivery of
-// a callback forgotten that way runs its function again. It never drops an
-// active lease; when every entry is one, Reserve fails, and the handler
+// [WithMaxEntries]). To make room it drops expired entries first, then
+// the entry without an active lease that expires soonest: a redelivery of
+// a callback forgotten that way runs its function again. It never drops
+// an active lease; when every entry is one, Reserve fails, and the handler
 // answers 503 (or runs the function, with [WithDedupFailOpen]) until a
-// lease ends. Entries expire exactly on time (see [WithMemoryClock]);
-// their memory is reclaimed a few at a time as new ones come in.
+// lease ends. Handlers with different TTLs may share the store: entries
+// are ordered by when they expire, not by when they came. Entries expire
+// exactly on time (see [WithMemoryClock]); their memory is reclaimed a few
+// at a time as new ones come in.
 //
 // The store is safe for concurrent use; each method holds one mutex for a
-// few map operations and never blocks on anything else. It panics with an
-// error matching [ErrConfig] for an unusable option.
+// few map and heap operations and never blocks on anything else. It panics
+// with an error matching [ErrConfig] for an unusable option.
 func NewMemoryStore(opts ...MemoryOption) Store {
 	s := &memoryStore{
 		entries: make(map[string]*memoryEntry),
@@ -71,155 +76,200 @@ func NewMemoryStore(opts ...MemoryOption) Store {
 		now:     time.Now,
 	}
 	for _, o := range opts {
-		if o == nil {
-			panic(fmt.Errorf("kyccb.NewMemoryStore: %w: nil option", ErrConfig))
+		if o.apply == nil {
+			panic(fmt.Errorf("kyccb.NewMemoryStore: %w", configError("zero MemoryOption")))
 		}
-		if err := o(s); err != nil {
+		if err := o.apply(s); err != nil {
 			panic(fmt.Errorf("kyccb.NewMemoryStore: %w", err))
 		}
 	}
 	return s
 }
 
-// memoryStore keeps its entries in a map, and each entry in one of two
-// lists, oldest first: leases in the order they were taken and done entries
-// in the order they were confirmed. With one lease duration and one TTL per
-// handler, list order is expiry order, so expired entries are found at the
-// fronts without a scan.
+// memoryStore keeps its entries in a map and in a heap ordered by when
+// each expires.
 type memoryStore struct {
 	mu      sync.Mutex
 	entries map[string]*memoryEntry
-	leases  memoryList
-	done    memoryList
+	byTime  memoryHeap
 	max     int
 	now     func() time.Time
 	seq     uint64 // the last token handed out
 }
 
 type memoryEntry struct {
-	key        string
-	token      string // the lease's token; "" once done
-	expires    time.Time
-	prev, next *memoryEntry
+	key      string
+	token    string // the active lease's token, "" when none
+	leaseEnd time.Time
+	fp       string // the fingerprint last applied, "" when none
+	doneEnd  time.Time
+	index    int // in byTime
 }
 
-func (e *memoryEntry) expired(now time.Time) bool { return !now.Before(e.expires) }
+// expires is when nothing of e is left.
+func (e *memoryEntry) expires() time.Time {
+	t := e.doneEnd
+	if e.token != "" && e.leaseEnd.After(t) {
+		t = e.leaseEnd
+	}
+	return t
+}
 
-func (s *memoryStore) Reserve(_ context.Context, key string, lease time.Duration) (string, State, error) {
+// expire forgets the parts of e that ended by now, and reports whether
+// anything is left.
+func (e *memoryEntry) expire(now time.Time) bool {
+	if e.token != "" && !now.Before(e.leaseEnd) {
+		e.token = ""
+	}
+	if e.fp != "" && !now.Before(e.doneEnd) {
+		e.fp = ""
+	}
+	return e.token != "" || e.fp != ""
+}
+
+// get returns key's live entry, or nil.
+func (s *memoryStore) get(key string, now time.Time) *memoryEntry {
+	e, ok := s.entries[key]
+	if !ok {
+		return nil
+	}
+	if !e.expire(now) {
+		s.remove(e)
+		return nil
+	}
+	heap.Fix(&s.byTime, e.index)
+	return e
+}
+
+// add makes an entry for key, if there is room.
+func (s *memoryStore) add(key string, now time.Time) (*memoryEntry, error) {
+	if !s.makeRoom(now) {
+		return nil, errMemoryFull
+	}
+	e := &memoryEntry{key: key}
+	s.entries[key] = e
+	heap.Push(&s.byTime, e)
+	return e, nil
+}
+
+func (s *memoryStore) Reserve(_ context.Context, key, fingerprint string, lease time.Duration) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	s.sweep(now, 2)
-	if e, ok := s.entries[key]; ok {
-		if !e.expired(now) {
-			if e.token == "" {
-				return "", StateDone, nil
-			}
-			return "", StateInProgress, nil
+	e := s.get(key, now)
+	switch {
+	case e != nil && e.token != "":
+		return "", ErrDuplicateInProgress
+	case e != nil && e.fp == fingerprint:
+		return "", ErrDuplicate
+	case e == nil:
+		var err error
+		if e, err = s.add(key, now); err != nil {
+			return "", err
 		}
-		s.remove(e)
-	}
-	if !s.makeRoom(now) {
-		return "", 0, errMemoryFull
 	}
 	s.seq++
-	e := &memoryEntry{key: key, token: strconv.FormatUint(s.seq, 36), expires: now.Add(lease)}
-	s.entries[key] = e
-	s.leases.pushBack(e)
-	return e.token, StateReserved, nil
+	e.token, e.leaseEnd = strconv.FormatUint(s.seq, 36), now.Add(lease)
+	heap.Fix(&s.byTime, e.index)
+	return e.token, nil
 }
 
-func (s *memoryStore) Confirm(_ context.Context, key, token string, ttl time.Duration) error {
+func (s *memoryStore) Confirm(_ context.Context, key, token, fingerprint string, ttl time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	e, ok := s.entries[key]
-	if ok && e.expired(now) {
-		s.remove(e)
-		ok = false
-	}
+	e := s.get(key, now)
 	switch {
-	case !ok:
-		if !s.makeRoom(now) {
-			return errMemoryFull
+	case e != nil && e.token != "" && e.token != token:
+		return nil // another delivery's lease
+	case e == nil:
+		var err error
+		if e, err = s.add(key, now); err != nil {
+			return err
 		}
-		e = &memoryEntry{key: key}
-		s.entries[key] = e
-	case e.token == token:
-		s.leases.remove(e)
-	default:
-		return nil // done already, or another delivery's lease
 	}
-	e.token, e.expires = "", now.Add(ttl)
-	s.done.pushBack(e)
+	e.token, e.fp, e.doneEnd = "", fingerprint, now.Add(ttl)
+	heap.Fix(&s.byTime, e.index)
 	return nil
 }
 
 func (s *memoryStore) Release(_ context.Context, key, token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.entries[key]; ok && e.token != "" && e.token == token {
-		s.remove(e)
+	e := s.get(key, s.now())
+	if e == nil || e.token == "" || e.token != token {
+		return nil
 	}
+	e.token = ""
+	if e.fp == "" {
+		s.remove(e)
+		return nil
+	}
+	heap.Fix(&s.byTime, e.index)
 	return nil
 }
 
-// sweep drops up to n expired entries from the front of each list, so that
-// memory is reclaimed as new entries come in.
+// sweep drops up to n expired entries, so that memory is reclaimed as new
+// entries come in.
 func (s *memoryStore) sweep(now time.Time, n int) {
-	for _, l := range []*memoryList{&s.leases, &s.done} {
-		for i := 0; i < n && l.head != nil && l.head.expired(now); i++ {
-			s.remove(l.head)
-		}
+	for i := 0; i < n && len(s.byTime) > 0 && !now.Before(s.byTime[0].expires()); i++ {
+		s.remove(s.byTime[0])
 	}
 }
 
 // makeRoom reports whether one more entry fits, dropping expired entries
-// and then the oldest done one if need be.
+// and then the entry without an active lease that expires soonest.
 func (s *memoryStore) makeRoom(now time.Time) bool {
 	if len(s.entries) < s.max {
 		return true
 	}
 	s.sweep(now, len(s.entries))
-	if len(s.entries) >= s.max && s.done.head != nil {
-		s.remove(s.done.head)
+	if len(s.entries) < s.max {
+		return true
 	}
-	return len(s.entries) < s.max
+	// Leases are set aside, never dropped, and put back.
+	var leased []*memoryEntry
+	defer func() {
+		for _, e := range leased {
+			heap.Push(&s.byTime, e)
+		}
+	}()
+	for len(s.byTime) > 0 {
+		e := heap.Pop(&s.byTime).(*memoryEntry)
+		if e.token != "" && now.Before(e.leaseEnd) {
+			leased = append(leased, e)
+			continue
+		}
+		delete(s.entries, e.key)
+		return true
+	}
+	return false
 }
 
 func (s *memoryStore) remove(e *memoryEntry) {
 	delete(s.entries, e.key)
-	if e.token != "" {
-		s.leases.remove(e)
-	} else {
-		s.done.remove(e)
-	}
+	heap.Remove(&s.byTime, e.index)
 }
 
-// memoryList is a doubly linked list threaded through the entries, so that
-// an entry costs one allocation.
-type memoryList struct{ head, tail *memoryEntry }
+// memoryHeap orders entries by when they expire, soonest first.
+type memoryHeap []*memoryEntry
 
-func (l *memoryList) pushBack(e *memoryEntry) {
-	e.prev, e.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = e
-	} else {
-		l.head = e
-	}
-	l.tail = e
+func (h memoryHeap) Len() int           { return len(h) }
+func (h memoryHeap) Less(i, j int) bool { return h[i].expires().Before(h[j].expires()) }
+func (h memoryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
 }
-
-func (l *memoryList) remove(e *memoryEntry) {
-	if e.prev != nil {
-		e.prev.next = e.next
-	} else {
-		l.head = e.next
-	}
-	if e.next != nil {
-		e.next.prev = e.prev
-	} else {
-		l.tail = e.prev
-	}
-	e.prev, e.next = nil, nil
+func (h *memoryHeap) Push(x any) {
+	e := x.(*memoryEntry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *memoryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return e
 }

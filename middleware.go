@@ -6,225 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/kyccb/kyccb/internal/wire"
 )
-
-// DefaultMaxBodyBytes is the largest body a handler reads unless
-// [WithMaxBodyBytes] says otherwise. Real callbacks are a few kilobytes.
-const DefaultMaxBodyBytes = 1 << 20
-
-// An Option configures a handler, verifier, sender, key source or
-// registration. Options that do not apply to what is being built (a
-// tolerance for XGateway, which has no timestamp; a retry count for a
-// handler) make the constructor fail rather than be ignored.
-type Option func(*config)
-
-// mode is a set of things an option can configure.
-type mode int
-
-const (
-	modeSEP12          mode = 1 << iota // SEP-12 handlers and verifiers
-	modeXGateway                        // XGateway handlers and verifiers
-	modeSEP12Sender                     // NewSEP12Sender
-	modeXGatewaySender                  // NewXGatewaySender
-	modeKeySource                       // NewTOMLKeys
-	modeRegister                        // RegisterCallback, KYCServer
-
-	modeHandlers = modeSEP12 | modeXGateway
-	modeSenders  = modeSEP12Sender | modeXGatewaySender
-	modeClients  = modeSenders | modeKeySource | modeRegister // what makes HTTP requests
-)
-
-var modeNames = []string{"SEP-12", "XGateway", "SEP-12 senders", "XGateway senders", "the stellar.toml key source", "registration"}
-
-func (m mode) String() string {
-	var names []string
-	for i, n := range modeNames {
-		if m&(1<<i) != 0 {
-			names = append(names, n)
-		}
-	}
-	if len(names) > 1 {
-		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
-	}
-	return strings.Join(names, "")
-}
-
-type config struct {
-	now       func() time.Time
-	tolerance time.Duration
-	maxBody   int64
-	onError   func(*http.Request, error)
-	logger    *slog.Logger
-	diagnose  bool // someone reads rejection reasons: worth explaining them
-
-	onTransaction func(context.Context, XGatewayTransaction) error
-	onBankAccount func(context.Context, XGatewayBankAccount) error
-
-	// What makes HTTP requests: senders, the key source, registration.
-	client     *http.Client // nil: a zero http.Client
-	timeout    time.Duration
-	attempts   int // 0: the sender's own default
-	backoff    time.Duration
-	maxBackoff time.Duration
-	onAttempt  func(Attempt)
-	legacy     bool // also send X-Stellar-Signature
-	refresh    time.Duration
-	maxAge     time.Duration
-
-	dedup dedup
-
-	only map[string]mode // option name -> the modes it applies to
-	errs []error
-}
-
-func (c *config) fail(format string, args ...any) {
-	c.errs = append(c.errs, fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...))
-}
-
-func (c *config) onlyFor(name string, m mode) {
-	if c.only == nil {
-		c.only = make(map[string]mode)
-	}
-	c.only[name] = m
-}
-
-func newConfig(m mode, opts []Option) (config, error) {
-	c := config{
-		now:        time.Now,
-		tolerance:  DefaultTolerance,
-		maxBody:    DefaultMaxBodyBytes,
-		timeout:    DefaultRequestTimeout,
-		backoff:    defaultBackoff,
-		maxBackoff: defaultMaxBackoff,
-		refresh:    DefaultRefreshInterval,
-		maxAge:     DefaultMaxKeyAge,
-	}
-	for _, o := range opts {
-		if o == nil {
-			c.fail("nil option")
-			continue
-		}
-		o(&c)
-	}
-	for name, om := range c.only {
-		if om&m == 0 {
-			c.fail("%s applies only to %s", name, om)
-		}
-	}
-	c.dedup.check(&c)
-	c.diagnose = c.onError != nil || c.logger != nil
-	return c, errors.Join(c.errs...)
-}
-
-// WithClock sets the clock SEP-12 timestamps are checked against, senders
-// sign with, and the stellar.toml key source measures its intervals with.
-// The default is [time.Now].
-func WithClock(now func() time.Time) Option {
-	return func(c *config) {
-		c.onlyFor("WithClock", modeHandlers|modeSenders|modeKeySource)
-		if now == nil {
-			c.fail("WithClock: nil clock")
-			return
-		}
-		c.now = now
-	}
-}
-
-// WithTolerance sets how far a SEP-12 signature's timestamp may be from the
-// clock, in the past or the future; an age equal to d is accepted. The
-// default is [DefaultTolerance]. It must be positive, and applies only to
-// SEP-12.
-func WithTolerance(d time.Duration) Option {
-	return func(c *config) {
-		c.onlyFor("WithTolerance", modeSEP12)
-		if d <= 0 {
-			c.fail("WithTolerance: tolerance must be positive")
-			return
-		}
-		c.tolerance = d
-	}
-}
-
-// WithMaxBodyBytes sets the largest body a handler reads; a longer one is
-// answered 413 without being read further. The default is
-// [DefaultMaxBodyBytes]. It must be positive, and applies only to handlers
-// and verifiers.
-func WithMaxBodyBytes(n int64) Option {
-	return func(c *config) {
-		c.onlyFor("WithMaxBodyBytes", modeHandlers)
-		if n <= 0 {
-			c.fail("WithMaxBodyBytes: limit must be positive")
-			return
-		}
-		c.maxBody = n
-	}
-}
-
-// WithErrorHook sets a function called with the request and the reason
-// whenever a handler rejects a callback or the callback function fails,
-// and when the [WithDedup] store fails even though the reply is 200. The
-// reason matches one of the package's sentinel errors and may carry a
-// diagnosis. The hook runs on the request's goroutine just before the reply
-// is written (in the middleware forms, a store failure known only once
-// next has replied is reported after), so keep it quick; it must be safe
-// for concurrent use. It applies only to handlers and verifiers.
-func WithErrorHook(hook func(*http.Request, error)) Option {
-	return func(c *config) {
-		c.onlyFor("WithErrorHook", modeHandlers)
-		if hook == nil {
-			c.fail("WithErrorHook: nil hook")
-			return
-		}
-		c.onError = hook
-	}
-}
-
-// WithLogger logs every rejection at level Warn and every failure of the
-// callback function at level Error, with the reply status and the reason.
-// By default nothing is logged. It applies only to handlers and verifiers.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		c.onlyFor("WithLogger", modeHandlers)
-		if l == nil {
-			c.fail("WithLogger: nil logger")
-			return
-		}
-		c.logger = l
-	}
-}
-
-// WithXGatewayTransaction makes an XGateway handler pass verified
-// transaction callbacks to fn. Without it they are verified and answered
-// 200 without further action. It applies only to XGateway.
-func WithXGatewayTransaction(fn func(context.Context, XGatewayTransaction) error) Option {
-	return func(c *config) {
-		c.onlyFor("WithXGatewayTransaction", modeXGateway)
-		if fn == nil {
-			c.fail("WithXGatewayTransaction: nil function")
-			return
-		}
-		c.onTransaction = fn
-	}
-}
-
-// WithXGatewayBankAccount makes an XGateway handler pass verified bank
-// account callbacks to fn. Without it they are verified and answered 200
-// without further action. It applies only to XGateway.
-func WithXGatewayBankAccount(fn func(context.Context, XGatewayBankAccount) error) Option {
-	return func(c *config) {
-		c.onlyFor("WithXGatewayBankAccount", modeXGateway)
-		if fn == nil {
-			c.fail("WithXGatewayBankAccount: nil function")
-			return
-		}
-		c.onBankAccount = fn
-	}
-}
 
 // SEP12 returns a handler for SEP-12 customer callbacks signed by the anchor
 // whose SIGNING_KEY is signingKey (a "G..." public key from its
@@ -236,97 +23,189 @@ func WithXGatewayBankAccount(fn func(context.Context, XGatewayBankAccount) error
 // The handler replies 200 when fn returns nil; 401 when the signature is
 // missing, malformed, stale, from the future or wrong; 400 when the body is
 // not a JSON object; 405 for methods other than POST; 413 past the body
-// limit; 500 when fn returns an error, so the anchor retries; 503 for the
-// duplicates described at [WithDedup]. Header and timestamp are checked
-// before the body is read.
+// limit; 500 when fn returns an error, so the anchor retries; 503 when the
+// keys are unavailable and for the duplicates described at [WithDedup].
+// Header and timestamp are checked before the body is read.
 //
 // SEP12 panics if signingKey, host or an option is unusable, as
-// [http.ServeMux.Handle] does for a bad pattern; [NewSEP12Verifier] returns
-// the error instead. The handler is safe for concurrent use.
+// [http.ServeMux.Handle] does for a bad pattern, with an error matching
+// [ErrConfig]; [NewSEP12Verifier] returns the error instead. The handler is
+// safe for concurrent use.
 func SEP12(signingKey, host string, fn func(context.Context, Customer) error, opts ...Option) http.Handler {
-	return mustSEP12Verifier("SEP12", signingKey, host, opts).Handler(fn)
-}
-
-// SEP12Middleware returns middleware that authenticates SEP-12 callbacks as
-// [SEP12] does and calls next with the body restored byte for byte, for
-// callers who decode it themselves. It panics on the same errors as SEP12.
-func SEP12Middleware(signingKey, host string, opts ...Option) func(http.Handler) http.Handler {
-	return mustSEP12Verifier("SEP12Middleware", signingKey, host, opts).Middleware
-}
-
-func mustSEP12Verifier(caller, signingKey, host string, opts []Option) *SEP12Verifier {
 	keys, err := ParseKeys(signingKey)
-	if err != nil {
-		panic("kyccb." + caller + ": " + err.Error())
+	if err == nil {
+		var v *SEP12Verifier
+		if v, err = NewSEP12Verifier(keys, host, opts...); err == nil {
+			return v.Handler(fn)
+		}
 	}
-	v, err := NewSEP12Verifier(keys, host, opts...)
+	panic(fmt.Errorf("kyccb.SEP12: %w", err))
+}
+
+// XGateway returns a handler for the merchant's XGateway callback URL, which
+// receives every callback type. Callbacks are authenticated with secret, the
+// merchant's secret key. Verified KYC callbacks are passed to fn with the
+// request's context; transaction and bank account callbacks are verified and
+// answered 200, or passed to the functions set by [WithXGatewayTransaction]
+// and [WithXGatewayBankAccount].
+//
+// The handler replies 200 when fn returns nil; 401 when the hash is missing
+// or wrong; 400 when the body is not a JSON object that every parser reads
+// alike, or the callback type is unknown; 405 for methods other than POST;
+// 413 past the body limit; 500 when fn returns an error, so XGateway
+// retries; 503 for the duplicates described at [WithDedup].
+//
+// The hash covers no timestamp and, for KYC callbacks, only the customer id:
+// a captured callback can be replayed, or its status changed, forever. Treat
+// it as a hint and confirm through XGateway's API before anything
+// irreversible; see [XGatewayVerifier.Verify] for what the hash can and
+// cannot tell apart.
+//
+// XGateway panics with an error matching [ErrConfig] if secret or an
+// option is unusable; [NewXGatewayVerifier] returns the error instead. The
+// handler is safe for concurrent use.
+func XGateway(secret string, fn func(context.Context, XGatewayKYC) error, opts ...Option) http.Handler {
+	v, err := NewXGatewayVerifier(secret, opts...)
 	if err != nil {
-		panic("kyccb." + caller + ": " + err.Error())
+		panic(fmt.Errorf("kyccb.XGateway: %w", err))
 	}
-	return v
+	return v.Handler(fn)
 }
 
 // Handler returns a handler that authenticates SEP-12 callbacks with v and
 // passes each decoded [Customer] to fn, replying as described at [SEP12].
-// It panics if fn is nil.
+// It panics with an error matching [ErrConfig] if fn is nil.
 func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.Handler {
 	if fn == nil {
-		panic("kyccb: nil callback function")
+		panic(fmt.Errorf("kyccb: Handler: %w", configError("nil callback function")))
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := v.cfg.start()
 		body, at, err := v.verifyRequest(w, r)
 		if err == nil {
 			var c Customer
 			if err = decodeObject(body, &c); err == nil {
-				callOnce(&v.cfg, w, r, modeSEP12, body, withCallback(r.Context(), body, at), fn, c)
+				key := ""
+				if v.cfg.dedup.store != nil {
+					key = sep12Key(c.ID, r)
+				}
+				callOnce(&v.cfg, w, r, modeSEP12, key, body, withCallback(r.Context(), body, at), fn, c, start)
 				return
 			}
 		}
-		v.cfg.reply(w, r, err)
+		v.cfg.reply(w, r, modeSEP12, err, start)
 	})
 }
 
 // Middleware authenticates SEP-12 callbacks with v and calls next with the
 // body restored byte for byte; [RawBody] and [SignedAt] work on the
-// request's context. Rejected requests get the replies described at [SEP12]
-// and never reach next; with [WithDedup], duplicates are answered without
-// reaching next.
+// request's context. Rejected requests, bodies that are not a JSON object
+// among them, get the replies described at [SEP12] and never reach next;
+// with [WithDedup], duplicates are answered without reaching next.
 func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := v.cfg.start()
 		body, at, err := v.verifyRequest(w, r)
+		if err == nil && !wire.IsObject(body) {
+			err = errNotObject
+		}
 		if err != nil {
-			v.cfg.reply(w, r, err)
+			v.cfg.reply(w, r, modeSEP12, err, start)
 			return
 		}
-		v.cfg.serveOnce(w, restore(r, body, at), modeSEP12, body, next)
+		key := ""
+		if v.cfg.dedup.store != nil {
+			key = sep12Key(customerID(body), r)
+		}
+		v.cfg.serveOnce(w, restore(r, body, at), modeSEP12, key, body, next, start)
 	})
 }
 
-// verifyRequest does the cheap checks, then reads the body and checks the
-// signature. The body is read straight into the signed message after its
-// "<t>.<host>." prefix, so it is never copied.
+// verifyRequest is the SEP-12 request path: method, then the header and
+// its freshness before any of the body is read, then the body, read within
+// the limit, then [SEP12Verifier.Verify]'s checks.
 func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([]byte, time.Time, error) {
 	if r.Method != http.MethodPost {
 		return nil, time.Time{}, ErrMethod
 	}
-	sig, err := v.checkHeader(SignatureValue(r.Header), v.cfg.now())
+	header, now := wire.SignatureValue(r.Header), v.cfg.now()
+	if _, err := v.checkHeader(header, now); err != nil {
+		return nil, time.Time{}, err
+	}
+	body, err := readBody(w, r, v.cfg.maxBody)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	msg := make([]byte, 0, len(sig.Timestamp)+len(v.host)+2+bodyHint(r, v.cfg.maxBody))
-	msg = signedMessage(msg, sig.Timestamp, v.host, nil)
-	prefix := len(msg)
-	if msg, err = readBody(w, r, msg, v.cfg.maxBody); err != nil {
-		return nil, time.Time{}, err
+	// Not full: the handler's decode checks the JSON, and the middleware
+	// checks it itself.
+	at, err := v.verify(r.Context(), header, body, now, false)
+	return body, at, withRequestHost(err, r.Host)
+}
+
+// Handler returns a handler that authenticates XGateway callbacks with v and
+// passes each KYC callback to fn, replying as described at [XGateway]. It
+// panics with an error matching [ErrConfig] if fn is nil.
+func (v *XGatewayVerifier) Handler(fn func(context.Context, XGatewayKYC) error) http.Handler {
+	if fn == nil {
+		panic(fmt.Errorf("kyccb: Handler: %w", configError("nil callback function")))
 	}
-	var reqHost string
-	if v.cfg.diagnose {
-		reqHost = r.Host
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := v.cfg.start()
+		body, cb, err := v.verifyRequest(w, r)
+		if err == nil {
+			ctx := withCallback(r.Context(), body, time.Time{})
+			key := ""
+			if v.cfg.dedup.store != nil {
+				key = xgatewayKey(cb)
+			}
+			switch {
+			case cb.KYC != nil:
+				callOnce(&v.cfg, w, r, modeXGateway, key, body, ctx, fn, *cb.KYC, start)
+				return
+			case cb.Transaction != nil && v.cfg.onTransaction != nil:
+				callOnce(&v.cfg, w, r, modeXGateway, key, body, ctx, v.cfg.onTransaction, *cb.Transaction, start)
+				return
+			case cb.BankAccount != nil && v.cfg.onBankAccount != nil:
+				callOnce(&v.cfg, w, r, modeXGateway, key, body, ctx, v.cfg.onBankAccount, *cb.BankAccount, start)
+				return
+			}
+		}
+		v.cfg.reply(w, r, modeXGateway, err, start)
+	})
+}
+
+// Middleware authenticates XGateway callbacks with v and calls next with the
+// body restored byte for byte; [RawBody] works on the request's context.
+// Rejected requests get the replies described at [XGateway] and never reach
+// next; with [WithDedup], duplicates are answered without reaching next.
+// A body next receives is read alike by every JSON parser: it has no
+// duplicate key and no key that differs from a field's name only in case.
+func (v *XGatewayVerifier) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := v.cfg.start()
+		body, cb, err := v.verifyRequest(w, r)
+		if err != nil {
+			v.cfg.reply(w, r, modeXGateway, err, start)
+			return
+		}
+		key := ""
+		if v.cfg.dedup.store != nil {
+			key = xgatewayKey(cb)
+		}
+		v.cfg.serveOnce(w, restore(r, body, time.Time{}), modeXGateway, key, body, next, start)
+	})
+}
+
+func (v *XGatewayVerifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([]byte, XGatewayCallback, error) {
+	if r.Method != http.MethodPost {
+		return nil, XGatewayCallback{}, ErrMethod
 	}
-	if err := v.checkSignature(r.Context(), sig, msg, prefix, reqHost); err != nil {
-		return nil, time.Time{}, err
+	body, err := readBody(w, r, v.cfg.maxBody)
+	if err != nil {
+		return nil, XGatewayCallback{}, err
 	}
-	return msg[prefix:len(msg):len(msg)], sig.Time, nil
+	cb, err := v.Verify(body)
+	return body, cb, err
 }
 
 // bodyPrealloc is the most room made for a body before any of it has
@@ -336,32 +215,28 @@ func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([
 // longer bodies grow the buffer as their bytes arrive.
 const bodyPrealloc = 16 << 10
 
-// bodyHint is how many bytes to make room for before reading the body: one
-// more than a declared length, so that the read that finds EOF does not grow
-// the buffer, but never more than bodyPrealloc.
-func bodyHint(r *http.Request, limit int64) int {
-	if r.ContentLength > 0 && r.ContentLength <= limit {
-		return int(min(r.ContentLength+1, bodyPrealloc))
-	}
-	return 512
-}
-
-// readBody appends at most limit bytes of r's body to buf. It refuses a
-// declared length over the limit without reading anything.
-func readBody(w http.ResponseWriter, r *http.Request, buf []byte, limit int64) ([]byte, error) {
+// readBody reads at most limit bytes of r's body. It refuses a declared
+// length over the limit without reading anything.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, ErrBodyTooLarge
 	}
 	if r.Body == nil {
-		return buf, nil
+		return nil, nil
 	}
+	hint := int64(512)
+	if r.ContentLength > 0 {
+		// One more than declared, so that the read that finds EOF does not
+		// grow the buffer.
+		hint = min(r.ContentLength+1, bodyPrealloc)
+	}
+	buf := make([]byte, 0, hint)
 	body := http.MaxBytesReader(w, r.Body, limit)
-	start := len(buf)
 	for {
 		if len(buf) == cap(buf) {
-			// Double the room as bytes arrive, up to the one byte past
-			// the limit that MaxBytesReader reads to tell it is too long.
-			buf = slices.Grow(buf, int(max(1, min(int64(len(buf)), limit+1-int64(len(buf)-start)))))
+			// Double the room as bytes arrive, up to the one byte past the
+			// limit that MaxBytesReader reads to tell it is too long.
+			buf = slices.Grow(buf, int(max(1, min(int64(len(buf)), limit+1-int64(len(buf))))))
 		}
 		n, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -397,18 +272,18 @@ func callFn[T any](fn func(context.Context, T) error, ctx context.Context, v T) 
 	return nil
 }
 
-// reply reports err, then answers with fixed text for its status. Reporting
-// first means a hook has run by the time the sender sees the reply.
-func (c *config) reply(w http.ResponseWriter, r *http.Request, err error) {
-	c.replyCode(w, r, HTTPStatus(err), err)
+// reply answers with the status for err.
+func (c *config) reply(w http.ResponseWriter, r *http.Request, mode string, err error, start time.Time) {
+	c.replyCode(w, r, mode, HTTPStatus(err), err, start)
 }
 
-// replyCode is reply with the status given: err may be a problem that did
-// not change the reply, such as a store failure after the function
-// succeeded.
-func (c *config) replyCode(w http.ResponseWriter, r *http.Request, code int, err error) {
-	if err != nil {
-		c.report(r, code, err)
+// replyCode reports err, then answers with fixed text for code, then tells
+// the observer. err may be a problem that did not change the reply, such as
+// a store failure after the function succeeded. Reporting first means a
+// hook has run by the time the sender sees the reply.
+func (c *config) replyCode(w http.ResponseWriter, r *http.Request, mode string, code int, err error, start time.Time) {
+	if err != nil && !errors.Is(err, ErrDuplicate) {
+		c.report(r, mode, code, err)
 	}
 	h := w.Header()
 	switch code {
@@ -422,24 +297,7 @@ func (c *config) replyCode(w http.ResponseWriter, r *http.Request, code int, err
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	io.WriteString(w, replyText(code))
-}
-
-// report passes err, the reason for a reply with status code, to the hook
-// and the logger.
-func (c *config) report(r *http.Request, code int, err error) {
-	if c.onError != nil {
-		c.onError(r, err)
-	}
-	if c.logger != nil {
-		level, msg := slog.LevelWarn, "kyccb: callback rejected"
-		switch {
-		case code >= 500:
-			level, msg = slog.LevelError, "kyccb: callback failed"
-		case code < 300:
-			msg = "kyccb: callback processed with a store failure"
-		}
-		c.logger.LogAttrs(r.Context(), level, msg, slog.Int("status", code), slog.String("reason", err.Error()))
-	}
+	c.observe(r, mode, code, err, start)
 }
 
 func replyText(code int) string {
@@ -476,7 +334,9 @@ func RawBody(ctx context.Context) []byte {
 
 // SignedAt returns the verified signing time of the SEP-12 callback being
 // handled. It reports false for XGateway callbacks, which carry no time,
-// and when ctx is not a callback's.
+// and when ctx is not a callback's. It is the time of this delivery, not of
+// the status change: the Anchor Platform signs every retry anew, so it
+// cannot order callbacks.
 func SignedAt(ctx context.Context) (time.Time, bool) {
 	if info, ok := ctx.Value(callbackKey{}).(*callbackInfo); ok && !info.signedAt.IsZero() {
 		return info.signedAt, true

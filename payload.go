@@ -35,46 +35,27 @@ type Customer struct {
 	Message string `json:"message,omitempty"`
 }
 
-// FieldType is the type of a SEP-12 field's value.
-type FieldType string
-
-// The SEP-12 field types.
-const (
-	FieldString FieldType = "string"
-	FieldBinary FieldType = "binary"
-	FieldNumber FieldType = "number"
-	FieldDate   FieldType = "date"
-)
-
 // Field describes a piece of customer information the anchor asks for.
 type Field struct {
-	Type        FieldType `json:"type"`
-	Description string    `json:"description,omitempty"`
+	// Type is the value's type: "string", "binary", "number" or "date".
+	Type        string `json:"type"`
+	Description string `json:"description,omitempty"`
 	// Choices, if any, are the only values the anchor accepts.
 	Choices  []string `json:"choices,omitempty"`
 	Optional bool     `json:"optional,omitempty"`
 }
 
-// FieldStatus is the review state of a field the customer provided.
-type FieldStatus string
-
-// The SEP-12 provided-field statuses.
-const (
-	FieldAccepted             FieldStatus = "ACCEPTED"
-	FieldProcessing           FieldStatus = "PROCESSING"
-	FieldRejected             FieldStatus = "REJECTED"
-	FieldVerificationRequired FieldStatus = "VERIFICATION_REQUIRED"
-)
-
 // ProvidedField describes a piece of customer information the customer has
 // provided and its review state.
 type ProvidedField struct {
-	Type        FieldType `json:"type"`
-	Description string    `json:"description,omitempty"`
-	Choices     []string  `json:"choices,omitempty"`
-	Optional    bool      `json:"optional,omitempty"`
-	// Status is the anchor's review state of the value.
-	Status FieldStatus `json:"status,omitempty"`
+	// Type is the value's type: "string", "binary", "number" or "date".
+	Type        string   `json:"type"`
+	Description string   `json:"description,omitempty"`
+	Choices     []string `json:"choices,omitempty"`
+	Optional    bool     `json:"optional,omitempty"`
+	// Status is the anchor's review state of the value: "ACCEPTED",
+	// "PROCESSING", "REJECTED" or "VERIFICATION_REQUIRED".
+	Status string `json:"status,omitempty"`
 	// Error says why the value was rejected.
 	Error string `json:"error,omitempty"`
 }

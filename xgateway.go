@@ -2,15 +2,13 @@ package kyccb
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http"
+	"log/slog"
 	"strings"
-	"time"
 )
 
 // XGatewayHash returns the hash XGateway puts in a callback: standard padded
@@ -86,13 +84,22 @@ func NewXGatewayVerifier(secret string, opts ...Option) (*XGatewayVerifier, erro
 
 func checkXGatewaySecret(secret string) error {
 	if secret == "" {
-		return fmt.Errorf("%w: empty XGateway secret", ErrConfig)
+		return configError("empty XGateway secret")
 	}
 	if strings.TrimSpace(secret) != secret {
-		return fmt.Errorf("%w: XGateway secret has leading or trailing white space", ErrConfig)
+		return configError("XGateway secret has leading or trailing white space")
 	}
 	return nil
 }
+
+// String describes v without its secret.
+func (v *XGatewayVerifier) String() string { return "kyccb.XGatewayVerifier{secret: redacted}" }
+
+// GoString describes v without its secret, for %#v.
+func (v *XGatewayVerifier) GoString() string { return v.String() }
+
+// LogValue describes v without its secret, for log/slog.
+func (v *XGatewayVerifier) LogValue() slog.Value { return slog.StringValue(v.String()) }
 
 // xgatewayWire is every field of every callback type, decoded once. The
 // hashed fields take numbers too, as their literal text, in case a value
@@ -254,95 +261,3 @@ func nullAsNil(m json.RawMessage) json.RawMessage {
 	return m
 }
 
-// XGateway returns a handler for the merchant's XGateway callback URL, which
-// receives every callback type. Callbacks are authenticated with secret, the
-// merchant's secret key. Verified KYC callbacks are passed to fn with the
-// request's context; transaction and bank account callbacks are verified and
-// answered 200, or passed to the functions set by [WithXGatewayTransaction]
-// and [WithXGatewayBankAccount].
-//
-// The handler replies 200 when fn returns nil; 401 when the hash is missing
-// or wrong; 400 when the body is not a JSON object or the callback type is
-// unknown; 405 for methods other than POST; 413 past the body limit; 500
-// when fn returns an error, so XGateway retries; 503 for the duplicates
-// described at [WithDedup].
-//
-// The hash covers no timestamp and, for KYC callbacks, only the customer id:
-// a captured callback can be replayed, or its status changed, forever. Treat
-// it as a hint and confirm through XGateway's API before anything
-// irreversible.
-//
-// XGateway panics if secret or an option is unusable; [NewXGatewayVerifier]
-// returns the error instead. The handler is safe for concurrent use.
-func XGateway(secret string, fn func(context.Context, XGatewayKYC) error, opts ...Option) http.Handler {
-	return mustXGatewayVerifier("XGateway", secret, opts).Handler(fn)
-}
-
-// XGatewayMiddleware returns middleware that authenticates XGateway
-// callbacks of every type as [XGateway] does and calls next with the body
-// restored byte for byte. It panics on the same errors as XGateway.
-func XGatewayMiddleware(secret string, opts ...Option) func(http.Handler) http.Handler {
-	return mustXGatewayVerifier("XGatewayMiddleware", secret, opts).Middleware
-}
-
-func mustXGatewayVerifier(caller, secret string, opts []Option) *XGatewayVerifier {
-	v, err := NewXGatewayVerifier(secret, opts...)
-	if err != nil {
-		panic("kyccb." + caller + ": " + err.Error())
-	}
-	return v
-}
-
-// Handler returns a handler that authenticates XGateway callbacks with v and
-// passes each KYC callback to fn, replying as described at [XGateway]. It
-// panics if fn is nil.
-func (v *XGatewayVerifier) Handler(fn func(context.Context, XGatewayKYC) error) http.Handler {
-	if fn == nil {
-		panic("kyccb: nil callback function")
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, cb, err := v.verifyRequest(w, r)
-		if err == nil {
-			ctx := withCallback(r.Context(), body, time.Time{})
-			switch {
-			case cb.KYC != nil:
-				callOnce(&v.cfg, w, r, modeXGateway, body, ctx, fn, *cb.KYC)
-				return
-			case cb.Transaction != nil && v.cfg.onTransaction != nil:
-				callOnce(&v.cfg, w, r, modeXGateway, body, ctx, v.cfg.onTransaction, *cb.Transaction)
-				return
-			case cb.BankAccount != nil && v.cfg.onBankAccount != nil:
-				callOnce(&v.cfg, w, r, modeXGateway, body, ctx, v.cfg.onBankAccount, *cb.BankAccount)
-				return
-			}
-		}
-		v.cfg.reply(w, r, err)
-	})
-}
-
-// Middleware authenticates XGateway callbacks with v and calls next with the
-// body restored byte for byte; [RawBody] works on the request's context.
-// Rejected requests get the replies described at [XGateway] and never reach
-// next; with [WithDedup], duplicates are answered without reaching next.
-func (v *XGatewayVerifier) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _, err := v.verifyRequest(w, r)
-		if err != nil {
-			v.cfg.reply(w, r, err)
-			return
-		}
-		v.cfg.serveOnce(w, restore(r, body, time.Time{}), modeXGateway, body, next)
-	})
-}
-
-func (v *XGatewayVerifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([]byte, XGatewayCallback, error) {
-	if r.Method != http.MethodPost {
-		return nil, XGatewayCallback{}, ErrMethod
-	}
-	body, err := readBody(w, r, make([]byte, 0, bodyHint(r, v.cfg.maxBody)), v.cfg.maxBody)
-	if err != nil {
-		return nil, XGatewayCallback{}, err
-	}
-	cb, err := v.Verify(body)
-	return body, cb, err
-}

@@ -9,13 +9,15 @@ package kyccbtest
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/kyccb/kyccb"
-	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/strkey"
 )
 
 // KeyPair is a throwaway anchor signing key pair.
@@ -27,11 +29,19 @@ type KeyPair struct {
 // NewKeyPair returns a fresh random key pair.
 func NewKeyPair(tb testing.TB) KeyPair {
 	tb.Helper()
-	kp, err := keypair.Random()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		tb.Fatalf("kyccbtest: generating a key pair: %v", err)
 	}
-	return KeyPair{Seed: kp.Seed(), Address: kp.Address()}
+	seed, err := strkey.Encode(strkey.VersionByteSeed, priv.Seed())
+	if err != nil {
+		tb.Fatalf("kyccbtest: encoding the seed: %v", err)
+	}
+	address, err := strkey.Encode(strkey.VersionByteAccountID, pub)
+	if err != nil {
+		tb.Fatalf("kyccbtest: encoding the address: %v", err)
+	}
+	return KeyPair{Seed: seed, Address: address}
 }
 
 // SEP12Request returns a POST of body to url signed now by seed, as an
