@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/wire"
 )
 
 // The abuse tests: what a public callback URL meets besides callbacks.
@@ -497,7 +498,7 @@ func TestAbuseMalformedHeaders(t *testing.T) {
 	const n = 10_000
 	now := signedAt
 	valid := sign(t, testSeed, testHost, customerJSON, now)
-	parsed, err := kyccb.ParseSignature(valid)
+	parsed, err := wire.ParseSignature(valid)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/wire"
 )
 
 // The performance goals are ratios: the SEP-12 handler at most 1.05x its
@@ -85,7 +86,7 @@ func newSEP12Fixture(tb testing.TB) *benchFixture {
 	h := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
 		kyccb.WithClock(func() time.Time { return now }))
 
-	parsed, err := kyccb.ParseSignature(sig)
+	parsed, err := wire.ParseSignature(sig)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/wire"
 )
 
 // The fuzz targets are seeded from the independent test vectors in
@@ -21,16 +22,27 @@ func FuzzParseSignature(f *testing.F) {
 			f.Add(h)
 		}
 	}
+	v := sep12Verifier(f)
+	now := time.Unix(1700000005, 0)
+	body := []byte(customerJSON)
 	f.Fuzz(func(t *testing.T, value string) {
-		sig, err := kyccb.ParseSignature(value)
-		if err != nil {
-			if !errors.Is(err, kyccb.ErrMalformedSignature) {
-				t.Fatalf("error %v is not ErrMalformedSignature", err)
-			}
-			return
+		sig, perr := wire.ParseSignature(value)
+		if perr == nil && (len(sig.Bytes) != 64 || sig.Timestamp == "" || strings.Trim(sig.Timestamp, "0123456789") != "") {
+			t.Fatalf("parsed %q as %+v", value, sig)
 		}
-		if len(sig.Bytes) != 64 || sig.Timestamp == "" || strings.Trim(sig.Timestamp, "0123456789") != "" {
-			t.Fatalf("accepted %q as %+v", value, sig)
+		_, err := v.Verify(context.Background(), value, body, now)
+		switch {
+		case value == "":
+			if !errors.Is(err, kyccb.ErrMissingSignature) {
+				t.Fatalf("no header: %v", err)
+			}
+		case perr != nil:
+			// Freshness is checked before the signature is decoded.
+			if !errors.Is(err, kyccb.ErrMalformedSignature) && !errors.Is(err, kyccb.ErrExpired) && !errors.Is(err, kyccb.ErrFuture) {
+				t.Fatalf("Verify(%q) = %v, want ErrMalformedSignature (or a time error)", value, err)
+			}
+		case err != nil && !errors.Is(err, kyccb.ErrBadSignature) && !errors.Is(err, kyccb.ErrExpired) && !errors.Is(err, kyccb.ErrFuture):
+			t.Fatalf("Verify(%q) = %v, want a time or signature error", value, err)
 		}
 	})
 }
@@ -72,7 +84,7 @@ func FuzzSEP12Handler(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := v.Verify(context.Background(), kyccb.SignatureValue(r.Header), body, now); err != nil {
+			if _, err := v.Verify(context.Background(), wire.SignatureValue(r.Header), body, now); err != nil {
 				t.Fatalf("handler accepted what Verify rejects: %v", err)
 			}
 		}
@@ -80,7 +92,7 @@ func FuzzSEP12Handler(f *testing.F) {
 }
 
 func mustKey(t testing.TB) []byte {
-	k, err := kyccb.ParseKey(testAddress)
+	k, err := wire.ParsePublicKey(testAddress)
 	if err != nil {
 		t.Fatal(err)
 	}

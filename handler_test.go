@@ -33,10 +33,10 @@ var wantCustomer = kyccb.Customer{
 	ID:     "c-1",
 	Status: kyccb.StatusNeedsInfo,
 	Fields: map[string]kyccb.Field{
-		"mobile_number": {Type: kyccb.FieldString, Description: "phone"},
+		"mobile_number": {Type: "string", Description: "phone"},
 	},
 	ProvidedFields: map[string]kyccb.ProvidedField{
-		"first_name": {Type: kyccb.FieldString, Description: "first name", Status: kyccb.FieldRejected, Error: "does not match ID"},
+		"first_name": {Type: "string", Description: "first name", Status: "REJECTED", Error: "does not match ID"},
 	},
 	Message: "more info needed",
 }
@@ -391,7 +391,7 @@ func TestSEP12Middleware(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusAccepted)
 	})
-	h := kyccb.SEP12Middleware(testAddress, testHost, kyccb.WithClock(func() time.Time { return req.now }))(next)
+	h := sep12Verifier(t, kyccb.WithClock(func() time.Time { return req.now })).Middleware(next)
 
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(req.body))
 	r.Header.Set("Signature", req.headers["Signature"])
@@ -512,23 +512,37 @@ func TestSignSEP12KnownAnswer(t *testing.T) {
 	}
 }
 
-func TestParseSignature(t *testing.T) {
-	valid := sign(t, testSeed, testHost, "x", signedAt)
-	sig, err := kyccb.ParseSignature(valid)
+// sep12Verifier is the verifier SEP12 builds for the test key and host.
+func sep12Verifier(t testing.TB, opts ...kyccb.Option) *kyccb.SEP12Verifier {
+	t.Helper()
+	keys, err := kyccb.ParseKeys(testAddress)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sig.Timestamp != "1700000000" || !sig.Time.Equal(signedAt) || len(sig.Bytes) != 64 {
-		t.Fatalf("got %+v", sig)
+	v, err := kyccb.NewSEP12Verifier(keys, testHost, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// Every malformed header is ErrMalformedSignature from Verify, before any
+// signature check.
+func TestVerifyMalformedHeader(t *testing.T) {
+	v := sep12Verifier(t)
+	valid := sign(t, testSeed, testHost, customerJSON, signedAt)
+	s := valid[strings.Index(valid, "s="):]
+	for _, bad := range []string{",", "t", "t=,s=", "t=1700000000, s=" + strings.Repeat("A", 88), "t=1e9, " + s, "t=1 2, " + s, "t=9999999999999999999, " + s, "t=1700000000, t=1700000000, " + s, "t=+1700000000, " + s} {
+		if _, err := v.Verify(context.Background(), bad, []byte(customerJSON), signedAt); !errors.Is(err, kyccb.ErrMalformedSignature) {
+			t.Errorf("Verify(%q) = %v, want ErrMalformedSignature", bad, err)
+		}
+	}
+	if _, err := v.Verify(context.Background(), "", []byte(customerJSON), signedAt); !errors.Is(err, kyccb.ErrMissingSignature) {
+		t.Errorf("Verify of no header = %v, want ErrMissingSignature", err)
 	}
 	// Leading zeros are kept as sent: they are part of the signed bytes.
-	sig, err = kyccb.ParseSignature(strings.Replace(valid, "t=", "t=0", 1))
-	if err != nil || sig.Timestamp != "01700000000" || !sig.Time.Equal(signedAt) {
-		t.Fatalf("leading zero: %+v, %v", sig, err)
-	}
-	for _, bad := range []string{"", ",", "t", "t=,s=", "t=1, s=" + strings.Repeat("A", 88), "t=1e9, " + valid[strings.Index(valid, "s="):], "t=1 2, " + valid[strings.Index(valid, "s="):], "t=9999999999999999999, " + valid[strings.Index(valid, "s="):]} {
-		if _, err := kyccb.ParseSignature(bad); !errors.Is(err, kyccb.ErrMalformedSignature) {
-			t.Errorf("ParseSignature(%q) = %v, want ErrMalformedSignature", bad, err)
-		}
+	zero := strings.Replace(valid, "t=", "t=0", 1)
+	if _, err := v.Verify(context.Background(), zero, []byte(customerJSON), signedAt); !errors.Is(err, kyccb.ErrBadSignature) {
+		t.Errorf("Verify with t=0...: %v, want ErrBadSignature (the zero is signed)", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/wire"
 	"github.com/kyccb/kyccb/kyccbtest"
 )
 
@@ -184,8 +185,8 @@ var sep12Cases = []sep12Case{
 		style:      "url-unpadded",
 		body:       `{"id":"c4","status":"NEEDS_INFO","fields":{"first_name":{"type":"string","description":"Prénom / 名"},"id_type":{"type":"string","description":"Type de pièce","choices":["passeport","carte d'identité"],"optional":true}}}`,
 		want: kyccb.Customer{ID: "c4", Status: kyccb.StatusNeedsInfo, Fields: map[string]kyccb.Field{
-			"first_name": {Type: kyccb.FieldString, Description: "Prénom / 名"},
-			"id_type":    {Type: kyccb.FieldString, Description: "Type de pièce", Choices: []string{"passeport", "carte d'identité"}, Optional: true},
+			"first_name": {Type: "string", Description: "Prénom / 名"},
+			"id_type":    {Type: "string", Description: "Type de pièce", Choices: []string{"passeport", "carte d'identité"}, Optional: true},
 		}},
 	},
 	{
@@ -205,7 +206,7 @@ var sep12Cases = []sep12Case{
 		style:      "anchor-platform",
 		body:       "{\r\n  \"id\": \"\\u00e9-é\",\r\n  \"status\": \"PROCESSING\",\r\n  \"provided_fields\": {\"photo_id_front\": {\"type\": \"binary\", \"status\": \"REJECTED\", \"error\": \"flou \\u2014 blurry\"}}\r\n}\r\n",
 		want: kyccb.Customer{ID: "é-é", Status: kyccb.StatusProcessing, ProvidedFields: map[string]kyccb.ProvidedField{
-			"photo_id_front": {Type: kyccb.FieldBinary, Status: kyccb.FieldRejected, Error: "flou — blurry"},
+			"photo_id_front": {Type: "binary", Status: "REJECTED", Error: "flou — blurry"},
 		}},
 	},
 	{
@@ -345,7 +346,7 @@ func TestInteropSEP12VerifiedByJS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sig, err := kyccb.ParseSignature(header)
+		sig, err := wire.ParseSignature(header)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -129,6 +129,71 @@ func TestVectors(t *testing.T) {
 	}
 }
 
+// TestVectorsVerify runs every vector through the verifiers' Verify, the
+// check apart from HTTP that the handlers call: the same verdict, the same
+// reason.
+func TestVectorsVerify(t *testing.T) {
+	for _, v := range loadVectors(t) {
+		t.Run(v.Mode+"/"+v.Name, func(t *testing.T) {
+			var err error
+			var customerID, status string
+			switch v.Mode {
+			case "sep12":
+				keys, kerr := kyccb.ParseKeys(v.SigningKey)
+				if kerr != nil {
+					t.Fatal(kerr)
+				}
+				sv, verr := kyccb.NewSEP12Verifier(keys, v.Host, kyccb.WithTolerance(time.Duration(v.ToleranceS)*time.Second))
+				if verr != nil {
+					t.Fatal(verr)
+				}
+				// Signature decides when both headers are present.
+				header := v.Headers["Signature"]
+				if header == "" {
+					header = v.Headers["X-Stellar-Signature"]
+				}
+				var at time.Time
+				at, err = sv.Verify(context.Background(), header, []byte(v.Body), time.Unix(v.Now, 0))
+				if err == nil {
+					if at.IsZero() {
+						t.Error("Verify returned no signing time")
+					}
+					var c kyccb.Customer
+					if jerr := json.Unmarshal([]byte(v.Body), &c); jerr != nil {
+						t.Fatal(jerr)
+					}
+					customerID, status = c.ID, string(c.Status)
+				}
+			case "xgateway":
+				xv, verr := kyccb.NewXGatewayVerifier(v.Secret)
+				if verr != nil {
+					t.Fatal(verr)
+				}
+				var cb kyccb.XGatewayCallback
+				cb, err = xv.Verify([]byte(v.Body))
+				if err == nil {
+					if cb.KYC == nil {
+						t.Fatalf("valid %s callback has no KYC value", cb.Type)
+					}
+					customerID, status = cb.KYC.CustomerID, string(cb.KYC.Status)
+				}
+			}
+			switch {
+			case v.Valid && err != nil:
+				t.Fatalf("Verify: %v", err)
+			case v.Valid:
+				if customerID != v.CustomerID || status != v.Status {
+					t.Errorf("verified customer %q status %q, want %q %q", customerID, status, v.CustomerID, v.Status)
+				}
+			case !isAny(err, reasonErrors[v.Reason]...):
+				t.Errorf("Verify: %v, want one of %v", err, reasonErrors[v.Reason])
+			case kyccb.HTTPStatus(err) != reasonStatus[v.Reason]:
+				t.Errorf("HTTPStatus(%v) = %d, want %d", err, kyccb.HTTPStatus(err), reasonStatus[v.Reason])
+			}
+		})
+	}
+}
+
 func isAny(err error, targets ...error) bool {
 	for _, t := range targets {
 		if errors.Is(err, t) {

@@ -260,4 +260,3 @@ func nullAsNil(m json.RawMessage) json.RawMessage {
 	}
 	return m
 }
-

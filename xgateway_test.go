@@ -181,7 +181,7 @@ func TestXGatewayOtherTypes(t *testing.T) {
 func TestXGatewayMiddleware(t *testing.T) {
 	body := xgatewayBody(t, nil)
 	var got string
-	h := kyccb.XGatewayMiddleware(testSecret)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := xgatewayVerifier(t).Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, err := io.ReadAll(r.Body)
 		if err != nil {
 			t.Error(err)
@@ -211,4 +211,14 @@ func TestXGatewayHash(t *testing.T) {
 	if got := kyccb.XGatewayHash("secret", "demo_customer_id"); got != want {
 		t.Fatalf("XGatewayHash = %q, want %q", got, want)
 	}
+}
+
+// xgatewayVerifier is the verifier XGateway builds for the test secret.
+func xgatewayVerifier(t testing.TB, opts ...kyccb.Option) *kyccb.XGatewayVerifier {
+	t.Helper()
+	v, err := kyccb.NewXGatewayVerifier(testSecret, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
