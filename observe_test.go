@@ -1,0 +1,324 @@
+package kyccb_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kyccb/kyccb"
+)
+
+// records captures what is logged through slog.Default while the test
+// runs.
+type records struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (r *records) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buf.Write(p)
+}
+
+func (r *records) all(t *testing.T) []map[string]any {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []map[string]any
+	for line := range strings.SplitSeq(strings.TrimSpace(r.buf.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// captureDefault makes slog.Default write JSON records to the returned
+// capture until the test ends.
+func captureDefault(t *testing.T) *records {
+	rec := &records{}
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(rec, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return rec
+}
+
+func forgedRequest(t testing.TB) *http.Request {
+	other := "SBGWSG6BTNCKCOB3DIFBGCVMUPQFYPA2G4O34RMTB343OYPXU5DJDVMN"
+	r := httptest.NewRequest(http.MethodPost, "/kyc", strings.NewReader(customerJSON))
+	r.Header.Set("Signature", sign(t, other, testHost, customerJSON, signedAt))
+	return r
+}
+
+func TestRejectionsLoggedByDefault(t *testing.T) {
+	logs := captureDefault(t)
+	h := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
+		kyccb.WithClock(func() time.Time { return signedAt }))
+	h.ServeHTTP(httptest.NewRecorder(), forgedRequest(t))
+
+	got := logs.all(t)
+	if len(got) != 1 {
+		t.Fatalf("%d records for one rejection, want 1: %v", len(got), got)
+	}
+	r := got[0]
+	if r["level"] != "WARN" || r["msg"] != "kyccb: callback rejected" || r["mode"] != "sep12" || r["status"] != float64(401) ||
+		!strings.HasPrefix(r["reason"].(string), kyccb.ErrBadSignature.Error()) {
+		t.Errorf("record %v", r)
+	}
+}
+
+func TestNoDefaultLogWhenOptedOut(t *testing.T) {
+	for name, opt := range map[string]kyccb.Option{
+		"a discarding logger": kyccb.WithLogger(slog.New(slog.DiscardHandler)),
+		"an error hook":       kyccb.WithErrorHook(func(*http.Request, error) {}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			logs := captureDefault(t)
+			h := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
+				kyccb.WithClock(func() time.Time { return signedAt }), opt)
+			h.ServeHTTP(httptest.NewRecorder(), forgedRequest(t))
+			if got := logs.all(t); len(got) != 0 {
+				t.Errorf("logged %v", got)
+			}
+		})
+	}
+}
+
+// 10,000 forged callbacks within a second make a bounded number of
+// records, and one of them says how many were left out.
+func TestRejectionFloodSummarised(t *testing.T) {
+	defer kyccb.SetLogWindow(time.Second)()
+	logs := captureDefault(t)
+	h := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
+		kyccb.WithClock(func() time.Time { return signedAt }))
+	const n = 10_000
+	r := forgedRequest(t)
+	body := []byte(customerJSON)
+	start := time.Now()
+	for range n {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	elapsed := time.Since(start)
+	time.Sleep(1500 * time.Millisecond) // past the end of the last window
+	got := logs.all(t)
+	// Each window started allows LogBurst records and one summary.
+	windows := int(elapsed/time.Second) + 1
+	if len(got) > windows*(kyccb.LogBurst+1) {
+		t.Fatalf("%d records for %d rejections in %s, want at most %d", len(got), n, elapsed, windows*(kyccb.LogBurst+1))
+	}
+	// Every rejection is either logged or counted in a summary.
+	accounted, summaries := 0, 0
+	for _, r := range got {
+		if c, ok := r["not_logged"].(float64); ok {
+			accounted += int(c)
+			summaries++
+			continue
+		}
+		accounted++
+	}
+	if accounted != n || summaries == 0 {
+		t.Errorf("records account for %d rejections in %d summaries, want %d", accounted, summaries, n)
+	}
+	if elapsed < time.Second && len(got) != kyccb.LogBurst+1 {
+		t.Errorf("%d records for a flood within one window, want %d", len(got), kyccb.LogBurst+1)
+	}
+}
+
+// TestObserverSeesEveryReply goes through every reply the handlers can
+// give and checks what the observer saw: the mode, the status, the
+// outcome and the time.
+func TestObserverSeesEveryReply(t *testing.T) {
+	type seen struct {
+		mode    string
+		status  int
+		outcome string
+	}
+	now := signedAt
+	valid := sign(t, testSeed, testHost, customerJSON, now)
+	failing := errors.New("database down")
+	blocked := make(chan struct{})
+	inFn := make(chan struct{}, 1)
+
+	cases := []struct {
+		name    string
+		mode    string
+		opts    []kyccb.Option
+		keys    kyccb.KeySource
+		fn      func(context.Context, kyccb.Customer) error
+		method  string
+		body    string
+		header  string
+		want    seen
+		prepare func(h http.Handler) // runs first, for duplicates
+	}{
+		{name: "accepted", header: valid, want: seen{"sep12", 200, "accepted"}},
+		{name: "function error", header: valid, fn: func(context.Context, kyccb.Customer) error { return failing }, want: seen{"sep12", 500, "callback_error"}},
+		{name: "method", method: http.MethodGet, want: seen{"sep12", 405, "method"}},
+		{name: "missing signature", want: seen{"sep12", 401, "missing_signature"}},
+		{name: "malformed signature", header: "t=1700000000, s=!!", want: seen{"sep12", 401, "malformed_signature"}},
+		{name: "expired", header: sign(t, testSeed, testHost, customerJSON, now.Add(-time.Hour)), want: seen{"sep12", 401, "expired"}},
+		{name: "future", header: sign(t, testSeed, testHost, customerJSON, now.Add(time.Hour)), want: seen{"sep12", 401, "future"}},
+		{name: "bad signature", header: forgedRequest(t).Header.Get("Signature"), want: seen{"sep12", 401, "bad_signature"}},
+		{name: "body too large", header: valid, opts: []kyccb.Option{kyccb.WithMaxBodyBytes(10)}, want: seen{"sep12", 413, "body_too_large"}},
+		{name: "malformed body", body: `{"status": 7}`, header: sign(t, testSeed, testHost, `{"status": 7}`, now), want: seen{"sep12", 400, "malformed_body"}},
+		{name: "keys unavailable", header: valid, keys: failingKeys{}, want: seen{"sep12", 503, "keys_unavailable"}},
+		{name: "duplicate", header: valid, opts: []kyccb.Option{kyccb.WithDedup(kyccb.NewMemoryStore())},
+			prepare: func(h http.Handler) { serve(h, valid, customerJSON) }, want: seen{"sep12", 200, "duplicate"}},
+		{name: "in progress", header: valid, opts: []kyccb.Option{kyccb.WithDedup(kyccb.NewMemoryStore())},
+			fn: func(ctx context.Context, c kyccb.Customer) error {
+				inFn <- struct{}{}
+				<-blocked
+				return nil
+			},
+			prepare: func(h http.Handler) {
+				go serve(h, valid, customerJSON)
+				<-inFn
+			}, want: seen{"sep12", 503, "in_progress"}},
+		{name: "store unavailable", header: valid, opts: []kyccb.Option{kyccb.WithDedup(failingStore{})}, want: seen{"sep12", 503, "store_unavailable"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []kyccb.Verdict
+			var mu sync.Mutex
+			opts := append([]kyccb.Option{
+				kyccb.WithClock(func() time.Time { return now }),
+				kyccb.WithLogger(slog.New(slog.DiscardHandler)),
+				kyccb.WithObserver(func(_ *http.Request, v kyccb.Verdict) { mu.Lock(); got = append(got, v); mu.Unlock() }),
+			}, c.opts...)
+			keys := c.keys
+			if keys == nil {
+				keys = mustKeys(t)
+			}
+			v, err := kyccb.NewSEP12Verifier(keys, testHost, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn := c.fn
+			if fn == nil {
+				fn = func(context.Context, kyccb.Customer) error { return nil }
+			}
+			h := v.Handler(fn)
+			if c.prepare != nil {
+				c.prepare(h)
+				mu.Lock()
+				got = nil
+				mu.Unlock()
+			}
+			body := c.body
+			if body == "" {
+				body = customerJSON
+			}
+			method := c.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			r := httptest.NewRequest(method, "/kyc", strings.NewReader(body))
+			if c.header != "" {
+				r.Header.Set("Signature", c.header)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if c.name == "in progress" {
+				close(blocked)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) != 1 {
+				t.Fatalf("observer saw %d verdicts, want 1: %+v", len(got), got)
+			}
+			g := got[0]
+			if s := (seen{g.Mode, g.Status, g.Outcome()}); s != c.want || g.Status != rec.Code {
+				t.Errorf("observer saw %+v (reply %d), want %+v", s, rec.Code, c.want)
+			}
+			if g.Duration <= 0 {
+				t.Errorf("duration %s", g.Duration)
+			}
+			if (g.Err == nil) != (c.want.outcome == "accepted") {
+				t.Errorf("Err %v for outcome %s", g.Err, c.want.outcome)
+			}
+		})
+	}
+}
+
+func TestObserverXGateway(t *testing.T) {
+	cases := []struct {
+		name, body string
+		status     int
+		outcome    string
+	}{
+		{"accepted", xgatewayBody(t, nil), 200, "accepted"},
+		{"missing hash", xgatewayBody(t, map[string]any{"hash": nil}), 401, "missing_hash"},
+		{"bad hash", xgatewayBody(t, map[string]any{"customerId": "someone-else"}), 401, "bad_hash"},
+		{"unknown callback type", xgatewayBody(t, map[string]any{"callbackType": "refund"}), 400, "unknown_callback_type"},
+		{"malformed body", `{"callbackType":`, 400, "malformed_body"},
+		{"transaction without a function", xgatewayBody(t, map[string]any{"callbackType": "bank_account", "currency": "EUR", "hash": kyccb.XGatewayHash(testSecret, "cust-42", "EUR")}), 200, "accepted"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []kyccb.Verdict
+			h := kyccb.XGateway(testSecret, func(context.Context, kyccb.XGatewayKYC) error { return nil },
+				kyccb.WithLogger(slog.New(slog.DiscardHandler)),
+				kyccb.WithObserver(func(_ *http.Request, v kyccb.Verdict) { got = append(got, v) }))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/xgw", strings.NewReader(c.body)))
+			if len(got) != 1 || got[0].Mode != "xgateway" || got[0].Status != c.status || rec.Code != c.status || got[0].Outcome() != c.outcome {
+				t.Errorf("reply %d, observer saw %+v; want %d %s", rec.Code, got, c.status, c.outcome)
+			}
+		})
+	}
+}
+
+// In the middleware form the observer sees the status next wrote.
+func TestObserverMiddleware(t *testing.T) {
+	var got []kyccb.Verdict
+	v := sep12Verifier(t, kyccb.WithClock(func() time.Time { return signedAt }),
+		kyccb.WithObserver(func(_ *http.Request, v kyccb.Verdict) { got = append(got, v) }))
+	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }))
+	serve(h, sign(t, testSeed, testHost, customerJSON, signedAt), customerJSON)
+	if len(got) != 1 || got[0].Status != http.StatusAccepted || got[0].Outcome() != "accepted" {
+		t.Errorf("observer saw %+v", got)
+	}
+}
+
+func serve(h http.Handler, header, body string) int {
+	r := httptest.NewRequest(http.MethodPost, "/kyc", strings.NewReader(body))
+	r.Header.Set("Signature", header)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec.Code
+}
+
+type failingKeys struct{}
+
+func (failingKeys) SigningKeys(context.Context) ([]ed25519.PublicKey, error) {
+	return nil, errors.New("stellar.toml unreachable")
+}
+
+type failingStore struct{}
+
+func (failingStore) Reserve(context.Context, string, string, time.Duration) (string, error) {
+	return "", errors.New("connection refused")
+}
+func (failingStore) Confirm(context.Context, string, string, string, time.Duration) error {
+	return errors.New("connection refused")
+}
+func (failingStore) Release(context.Context, string, string) error {
+	return errors.New("connection refused")
+}
