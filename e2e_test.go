@@ -52,10 +52,10 @@ func TestEndToEnd(t *testing.T) {
 		req  *http.Request
 		want int
 	}{
-		{"a SEP-12 callback", kyccbtest.SEP12Request(t, anchor.Seed, callbackURL, kyccbtest.CustomerBody(t, accepted)), 200},
-		{"a SEP-12 callback signed with the legacy header only", legacy(kyccbtest.SEP12Request(t, anchor.Seed, callbackURL, kyccbtest.CustomerBody(t, rejected))), 200},
-		{"a SEP-12 callback from another key", kyccbtest.SEP12Request(t, other.Seed, callbackURL, kyccbtest.CustomerBody(t, accepted)), 401},
-		{"a SEP-12 callback signed 10 minutes ago", kyccbtest.SEP12RequestAt(t, anchor.Seed, callbackURL, kyccbtest.CustomerBody(t, accepted), time.Now().Add(-10*time.Minute)), 401},
+		{"a SEP-12 callback", kyccbtest.SEP12Request(t, anchor.Seed, callbackURL, accepted), 200},
+		{"a SEP-12 callback signed with the legacy header only", legacy(kyccbtest.SEP12Request(t, anchor.Seed, callbackURL, rejected)), 200},
+		{"a SEP-12 callback from another key", kyccbtest.SEP12Request(t, other.Seed, callbackURL, accepted), 401},
+		{"a SEP-12 callback signed 10 minutes ago", kyccbtest.SEP12RequestAt(t, anchor.Seed, callbackURL, accepted, time.Now().Add(-10*time.Minute)), 401},
 		{"an XGateway callback", kyccbtest.XGatewayRequest(t, secret, srv.URL+"/xgw", fullUser), 200},
 		{"an XGateway callback with another secret", forgedXGW, 401},
 	}
@@ -98,7 +98,7 @@ func TestKyccbtestRequestsWorkWithRecorders(t *testing.T) {
 	h := kyccb.SEP12(anchor.Address, "wallet.example.org", func(_ context.Context, c kyccb.Customer) error { got = c; return nil })
 	want := kyccb.Customer{ID: "x", Status: kyccb.StatusProcessing}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, kyccbtest.SEP12Request(t, anchor.Seed, "https://wallet.example.org/kyc", kyccbtest.CustomerBody(t, want)))
+	h.ServeHTTP(rec, kyccbtest.SEP12Request(t, anchor.Seed, "https://wallet.example.org/kyc", want))
 	if rec.Code != 200 || !cmp.Equal(want, got) {
 		t.Fatalf("got %d, %+v", rec.Code, got)
 	}

@@ -1,10 +1,26 @@
-// Package kyccbtest builds signed KYC callbacks for tests of handlers made
-// with package kyccb: a throwaway anchor key pair, signed SEP-12 requests
-// and hashed XGateway requests.
+// Package kyccbtest builds signed and hashed KYC callbacks for tests of
+// handlers made with package kyccb: a throwaway anchor key pair, signed
+// SEP-12 requests, and hashed XGateway requests of every callback type, all
+// of the same shape: Request(tb, key, url, payload) for a request,
+// Body(tb, ..., payload) for its bytes.
 //
 // The requests are made with [http.NewRequest], so they serve both
-// handler.ServeHTTP with an [httptest.ResponseRecorder] and
-// [http.Client.Do] against an [httptest.Server].
+// handler.ServeHTTP with an [net/http/httptest.ResponseRecorder] and
+// [http.Client.Do] against an [net/http/httptest.Server]. [TestStore] checks
+// a [kyccb.Store] of your own against the contract the handlers rely on.
+//
+// A test of a wallet's handler:
+//
+//	func TestOnCustomer(t *testing.T) {
+//		anchor := kyccbtest.NewKeyPair(t)
+//		h := kyccb.SEP12(anchor.Address, "https://wallet.example.org/kyc", onCustomer)
+//		rec := httptest.NewRecorder()
+//		h.ServeHTTP(rec, kyccbtest.SEP12Request(t, anchor.Seed, "https://wallet.example.org/kyc",
+//			kyccb.Customer{ID: "cust-1", Status: kyccb.StatusAccepted}))
+//		if rec.Code != http.StatusOK {
+//			t.Fatalf("status %d", rec.Code)
+//		}
+//	}
 package kyccbtest
 
 import (
@@ -44,16 +60,26 @@ func NewKeyPair(tb testing.TB) KeyPair {
 	return KeyPair{Seed: seed, Address: address}
 }
 
-// SEP12Request returns a POST of body to url signed now by seed, as an
-// anchor sends it to a callback registered at url.
-func SEP12Request(tb testing.TB, seed, url string, body []byte) *http.Request {
+// SEP12Request returns a POST of c to url, as compact JSON the way the
+// Anchor Platform sends it, signed now by seed for a callback registered at
+// url.
+func SEP12Request(tb testing.TB, seed, url string, c kyccb.Customer) *http.Request {
 	tb.Helper()
-	return SEP12RequestAt(tb, seed, url, body, time.Now())
+	return SignedRequest(tb, seed, url, CustomerBody(tb, c), time.Now())
 }
 
 // SEP12RequestAt is [SEP12Request] signed at time at, for tests of stale and
 // future timestamps.
-func SEP12RequestAt(tb testing.TB, seed, url string, body []byte, at time.Time) *http.Request {
+func SEP12RequestAt(tb testing.TB, seed, url string, c kyccb.Customer, at time.Time) *http.Request {
+	tb.Helper()
+	return SignedRequest(tb, seed, url, CustomerBody(tb, c), at)
+}
+
+// SignedRequest returns a POST of body, byte for byte, to url, signed at
+// time at by seed as SEP-12 signs: for SEP-6, SEP-24 and SEP-31 transaction
+// callbacks, which are signed the same way, and for bodies a test spells
+// out.
+func SignedRequest(tb testing.TB, seed, url string, body []byte, at time.Time) *http.Request {
 	tb.Helper()
 	sig, err := kyccb.SignSEP12(seed, url, body, at)
 	if err != nil {
@@ -74,20 +100,44 @@ func CustomerBody(tb testing.TB, c kyccb.Customer) []byte {
 	return b
 }
 
-// XGatewayRequest returns a POST of kyc to url with callbackType "kyc" and
-// the hash XGateway computes with secret.
-func XGatewayRequest(tb testing.TB, secret, url string, kyc kyccb.XGatewayKYC) *http.Request {
-	tb.Helper()
-	return newPost(tb, url, XGatewayBody(tb, secret, kyc))
+// XGatewayPayload is one of the three XGateway callback types.
+type XGatewayPayload interface {
+	kyccb.XGatewayKYC | kyccb.XGatewayTransaction | kyccb.XGatewayBankAccount
 }
 
-// XGatewayBody returns kyc as the JSON body XGateway sends, with
-// callbackType "kyc" and its hash set for secret.
-func XGatewayBody(tb testing.TB, secret string, kyc kyccb.XGatewayKYC) []byte {
+// XGatewayRequest returns a POST to url of v, a KYC, transaction or bank
+// account callback, as XGateway sends it: with its callbackType and the hash
+// XGateway computes with secret.
+func XGatewayRequest[T XGatewayPayload](tb testing.TB, secret, url string, v T) *http.Request {
 	tb.Helper()
-	kyc.CallbackType = kyccb.XGatewayTypeKYC
-	kyc.Hash = kyccb.XGatewayHash(secret, kyc.CustomerID)
-	b, err := json.Marshal(kyc)
+	return newPost(tb, url, XGatewayBody(tb, secret, v))
+}
+
+// XGatewayBody returns v as the JSON body XGateway sends, with its
+// callbackType and its hash set for secret. A transaction without a
+// customer is hashed with "N/A", as XGateway does.
+func XGatewayBody[T XGatewayPayload](tb testing.TB, secret string, v T) []byte {
+	tb.Helper()
+	var b []byte
+	var err error
+	switch v := any(v).(type) {
+	case kyccb.XGatewayKYC:
+		v.CallbackType = kyccb.XGatewayTypeKYC
+		v.Hash = kyccb.XGatewayHash(secret, v.CustomerID)
+		b, err = json.Marshal(v)
+	case kyccb.XGatewayTransaction:
+		v.CallbackType = kyccb.XGatewayTypeTransaction
+		customer := v.CustomerID
+		if customer == "" {
+			customer = "N/A"
+		}
+		v.Hash = kyccb.XGatewayHash(secret, v.ID, customer, v.Amount, v.Currency)
+		b, err = json.Marshal(v)
+	case kyccb.XGatewayBankAccount:
+		v.CallbackType = kyccb.XGatewayTypeBankAccount
+		v.Hash = kyccb.XGatewayHash(secret, v.CustomerID, v.Currency)
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		tb.Fatalf("kyccbtest: encoding the callback: %v", err)
 	}
