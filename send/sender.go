@@ -36,9 +36,9 @@ var ErrNotDelivered = errors.New("kyccb: callback not delivered")
 // [Sender.String]).
 type Sender struct {
 	signer *Signer // SEP-12; nil for XGateway
-	// The XGateway secret, behind a pointer for the reason given at
-	// [Signer]'s key.
-	secret *string
+	// hash sets an XGateway body's hash; nil for SEP-12. The secret lives
+	// in its closure only, for the reason given in [Signer].
+	hash   func(body []byte) ([]byte, error)
 	client *http.Client
 	cfg    config
 }
@@ -85,10 +85,11 @@ func NewXGateway(secret string, opts ...Option) (*Sender, error) {
 	if cfg.legacy {
 		cfg.fail("WithLegacySignatureHeader applies only to SEP-12 senders")
 	}
-	return newSender(nil, &secret, 11, cfg)
+	hash := func(body []byte) ([]byte, error) { return withHash(secret, body) }
+	return newSender(nil, hash, 11, cfg)
 }
 
-func newSender(signer *Signer, secret *string, attempts int, cfg config) (*Sender, error) {
+func newSender(signer *Signer, hash func([]byte) ([]byte, error), attempts int, cfg config) (*Sender, error) {
 	if err := errors.Join(cfg.errs...); err != nil {
 		return nil, err
 	}
@@ -100,7 +101,7 @@ func newSender(signer *Signer, secret *string, attempts int, cfg config) (*Sende
 		hc = *cfg.client
 	}
 	hc.CheckRedirect = noRedirect
-	return &Sender{signer: signer, secret: secret, client: &hc, cfg: cfg}, nil
+	return &Sender{signer: signer, hash: hash, client: &hc, cfg: cfg}, nil
 }
 
 // String describes the sender without its seed or secret:
@@ -183,8 +184,8 @@ func (s *Sender) Send(ctx context.Context, callbackURL string, body []byte) (Del
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" {
 		return Delivery{}, fmt.Errorf("%w: callback URL must be an absolute http or https URL", kyccb.ErrConfig)
 	}
-	if s.secret != nil {
-		if body, err = withHash(*s.secret, body); err != nil {
+	if s.hash != nil {
+		if body, err = s.hash(body); err != nil {
 			return Delivery{}, err
 		}
 	}

@@ -18,10 +18,13 @@ import (
 //
 // A Signer prints and logs as its public key only (see [Signer.String]).
 type Signer struct {
-	// The key sits behind a pointer. fmt prints a pointer inside a value
-	// as an address, so a Signer copied into a struct field that fmt
-	// cannot call String on (an unexported one) still shows no key.
-	key     *ed25519.PrivateKey
+	// sign holds the key in its closure and nowhere else: fmt prints a func
+	// as an address with every verb, and reflection cannot reach what it
+	// captured. So even a Signer in a struct field that fmt prints field by
+	// field, without calling String (an unexported one), shows no key; a
+	// pointer to the key would not do, since a wrong verb makes fmt print
+	// what a pointer to a slice or struct points to.
+	sign    func(host string, body []byte, t time.Time) string
 	address string
 }
 
@@ -36,7 +39,8 @@ func NewSigner(seed string) (*Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: seed: %w", kyccb.ErrConfig, err)
 	}
-	return &Signer{key: &key, address: wire.Address(key.Public().(ed25519.PublicKey))}, nil
+	sign := func(host string, body []byte, t time.Time) string { return wire.Sign(key, host, body, t) }
+	return &Signer{sign: sign, address: wire.Address(key.Public().(ed25519.PublicKey))}, nil
 }
 
 // Address returns the signer's public key, "G...": the SIGNING_KEY
@@ -54,11 +58,6 @@ func (s *Signer) Sign(host string, body []byte, t time.Time) (string, error) {
 		return "", fmt.Errorf("%w: %w", kyccb.ErrConfig, err)
 	}
 	return s.sign(h, body, t), nil
-}
-
-// sign signs for host, already checked.
-func (s *Signer) sign(host string, body []byte, t time.Time) string {
-	return wire.Sign(*s.key, host, body, t)
 }
 
 // String returns "send.Signer{G...}": the public key, never the seed. The
