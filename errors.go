@@ -2,10 +2,7 @@ package kyccb
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 )
 
 // The reasons a callback is rejected or fails. Handlers report them, wrapped
@@ -78,35 +75,7 @@ var (
 	// option, or a sender or registration an unusable URL. Constructors that
 	// cannot return an error panic with it.
 	ErrConfig = errors.New("kyccb: invalid configuration")
-
-	// ErrNotDelivered: a [Sender] gave up on a callback: the receiver
-	// refused it with a 4xx other than 429, every attempt failed, or the
-	// context ended. The error wraps the last request's failure or the
-	// context's error; the [Delivery] says what each attempt got.
-	ErrNotDelivered = errors.New("kyccb: callback not delivered")
 )
-
-// AnchorError is an anchor's reply, other than success, to a request made
-// for a wallet, such as [RegisterCallback]'s. Match it with [errors.As].
-type AnchorError struct {
-	// StatusCode is the reply's HTTP status. SEP-12 documents 401 (the JWT
-	// is missing, expired or not the customer's) and 404 (no such
-	// customer); redirects are not followed and come back as they are.
-	StatusCode int
-	// Message is the "error" field of the anchor's JSON reply, "" when the
-	// reply was not a JSON object with a string "error". It is the anchor's
-	// text, cut to at most 256 bytes.
-	Message string
-}
-
-func (e *AnchorError) Error() string {
-	msg := strings.TrimSpace(fmt.Sprintf("kyccb: anchor replied %d %s", e.StatusCode, http.StatusText(e.StatusCode)))
-	if e.Message == "" {
-		return msg
-	}
-	// Quoted: the text is the anchor's and may hold anything.
-	return msg + ": " + strconv.Quote(e.Message)
-}
 
 // HTTPStatus returns the HTTP status code a handler replies with for err: 200
 // for nil, the status documented on the matching sentinel, and 500 for any

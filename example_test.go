@@ -2,15 +2,12 @@ package kyccb_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/kyccb/kyccb"
@@ -141,128 +138,4 @@ func ExampleSEP12Verifier_Verify() {
 	// Output:
 	// 1700000000 <nil>
 	// true
-}
-
-// Both ends of SEP-12 callbacks: registration, delivery, signing, and
-// XGateway simulation.
-
-// A wallet registers its callback URL with an anchor's KYC server. In real
-// use the server comes from [kyccb.KYCServer] and the JWT from SEP-10.
-func ExampleRegisterCallback() {
-	// A stand-in for the anchor's KYC server, on loopback.
-	anchor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer good.jwt" {
-			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{"error": "invalid JWT"}`)
-			return
-		}
-		var reg kyccb.CallbackRegistration
-		json.NewDecoder(r.Body).Decode(&reg)
-		fmt.Println("anchor got:", r.Method, r.URL.Path, reg.URL, reg.ID)
-	}))
-	defer anchor.Close()
-
-	reg := kyccb.CallbackRegistration{URL: "https://wallet.example.org/kyc", ID: "cust-1"}
-	if err := kyccb.RegisterCallback(context.Background(), anchor.URL, "good.jwt", reg); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("registered")
-
-	err := kyccb.RegisterCallback(context.Background(), anchor.URL, "expired.jwt", reg)
-	var ae *kyccb.AnchorError
-	if errors.As(err, &ae) {
-		fmt.Println(ae.StatusCode, ae.Message)
-	}
-	// Output:
-	// anchor got: PUT /customer/callback https://wallet.example.org/kyc cust-1
-	// registered
-	// 401 invalid JWT
-}
-
-// An anchor delivers a customer's new status to the callback URL a wallet
-// registered, signed with its SIGNING_KEY's seed, and retries if the
-// wallet is briefly unavailable.
-func ExampleNewSEP12Sender() {
-	// The wallet's side, on loopback: kyccb.SEP12 behind a server that
-	// fails the first request.
-	mux := http.NewServeMux()
-	wallet := httptest.NewServer(mux)
-	defer wallet.Close()
-	callbackURL := wallet.URL + "/kyc"
-	h := kyccb.SEP12(anchorSigningKey, callbackURL, func(_ context.Context, c kyccb.Customer) error {
-		fmt.Println("wallet got:", c.ID, c.Status)
-		return nil
-	})
-	var failed atomic.Bool
-	mux.HandleFunc("/kyc", func(w http.ResponseWriter, r *http.Request) {
-		if !failed.Swap(true) {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-
-	sender, err := kyccb.NewSEP12Sender(anchorSeed,
-		kyccb.WithBackoff(10*time.Millisecond, time.Second),
-		kyccb.WithAttemptHook(func(a kyccb.Attempt) {
-			fmt.Printf("attempt %d: %d, retry: %t\n", a.N, a.StatusCode, a.Delay > 0)
-		}))
-	if err != nil {
-		log.Fatal(err)
-	}
-	body, err := json.Marshal(kyccb.Customer{ID: "cust-1", Status: kyccb.StatusAccepted})
-	if err != nil {
-		log.Fatal(err)
-	}
-	d, err := sender.Send(context.Background(), callbackURL, body)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("delivered after", len(d.Attempts), "attempts")
-	// Output:
-	// attempt 1: 503, retry: true
-	// wallet got: cust-1 ACCEPTED
-	// attempt 2: 200, retry: false
-	// delivered after 2 attempts
-}
-
-// Signing apart from HTTP, for anchors with their own delivery code.
-func ExampleSigner_Sign() {
-	signer, err := kyccb.NewSigner(anchorSeed)
-	if err != nil {
-		log.Fatal(err)
-	}
-	sig, err := signer.Sign("localhost:8092", []byte("test_payload"), time.Unix(1700000000, 0))
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(signer.Address())
-	fmt.Println("Signature:", sig)
-	// Output:
-	// GCHLHDBOKG2JWMJQBTLSL5XG6NO7ESXI2TAQKZXCXWXB5WI2X6W233PR
-	// Signature: t=1700000000, s=zhS27io5UVNMVbz6ibyVg2bznNWdE8i7euf0z+Pmruun7OFRoWDufyVsJ+pv+bg/5oskWqiab942VB6SucUaCQ==
-}
-
-// XGateway callbacks for a simulation: the sender sets the hash.
-func ExampleNewXGatewaySender() {
-	const secret = "merchant-secret"
-	merchant := httptest.NewServer(kyccb.XGateway(secret, func(_ context.Context, k kyccb.XGatewayKYC) error {
-		fmt.Println("merchant got:", k.CustomerID, k.Status)
-		return nil
-	}))
-	defer merchant.Close()
-
-	sender, err := kyccb.NewXGatewaySender(secret)
-	if err != nil {
-		log.Fatal(err)
-	}
-	d, err := sender.Send(context.Background(), merchant.URL,
-		[]byte(`{"callbackType": "kyc", "customerId": "cust-1", "status": "FULL_USER"}`))
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(d.StatusCode, string(d.Body))
-	// Output:
-	// merchant got: cust-1 FULL_USER
-	// 200 {"callbackType":"kyc","customerId":"cust-1","hash":"g2s7ZJGO48aNWd9aUm3ACo5tIhwVa8wBVLHpQ8G0RlQMkyPkH4mrAPu4eR2C9iJJ9y/8m3qGKgfz5O8RYaIrYA==","status":"FULL_USER"}
 }

@@ -17,29 +17,22 @@ import (
 // [WithMaxBodyBytes] says otherwise. Real callbacks are a few kilobytes.
 const DefaultMaxBodyBytes = 1 << 20
 
-// An Option configures a handler, verifier, sender, key source or
-// registration. Options that do not apply to what is being built (a
-// tolerance for XGateway, which has no timestamp; a retry count for a
-// handler) make the constructor fail rather than be ignored.
+// An Option configures a handler or verifier. Options that do not apply to
+// what is being built (a tolerance for XGateway, which has no timestamp)
+// make the constructor fail rather than be ignored.
 type Option func(*config)
 
 // mode is a set of things an option can configure.
 type mode int
 
 const (
-	modeSEP12          mode = 1 << iota // SEP-12 handlers and verifiers
-	modeXGateway                        // XGateway handlers and verifiers
-	modeSEP12Sender                     // NewSEP12Sender
-	modeXGatewaySender                  // NewXGatewaySender
-	modeKeySource                       // NewTOMLKeys
-	modeRegister                        // RegisterCallback, KYCServer
+	modeSEP12    mode = 1 << iota // SEP-12 handlers and verifiers
+	modeXGateway                  // XGateway handlers and verifiers
 
 	modeHandlers = modeSEP12 | modeXGateway
-	modeSenders  = modeSEP12Sender | modeXGatewaySender
-	modeClients  = modeSenders | modeKeySource | modeRegister // what makes HTTP requests
 )
 
-var modeNames = []string{"SEP-12", "XGateway", "SEP-12 senders", "XGateway senders", "the stellar.toml key source", "registration"}
+var modeNames = []string{"SEP-12", "XGateway"}
 
 func (m mode) String() string {
 	var names []string
@@ -65,17 +58,6 @@ type config struct {
 	onTransaction func(context.Context, XGatewayTransaction) error
 	onBankAccount func(context.Context, XGatewayBankAccount) error
 
-	// What makes HTTP requests: senders, the key source, registration.
-	client     *http.Client // nil: a zero http.Client
-	timeout    time.Duration
-	attempts   int // 0: the sender's own default
-	backoff    time.Duration
-	maxBackoff time.Duration
-	onAttempt  func(Attempt)
-	legacy     bool // also send X-Stellar-Signature
-	refresh    time.Duration
-	maxAge     time.Duration
-
 	dedup dedup
 
 	only map[string]mode // option name -> the modes it applies to
@@ -95,14 +77,9 @@ func (c *config) onlyFor(name string, m mode) {
 
 func newConfig(m mode, opts []Option) (config, error) {
 	c := config{
-		now:        time.Now,
-		tolerance:  DefaultTolerance,
-		maxBody:    DefaultMaxBodyBytes,
-		timeout:    DefaultRequestTimeout,
-		backoff:    defaultBackoff,
-		maxBackoff: defaultMaxBackoff,
-		refresh:    DefaultRefreshInterval,
-		maxAge:     DefaultMaxKeyAge,
+		now:       time.Now,
+		tolerance: DefaultTolerance,
+		maxBody:   DefaultMaxBodyBytes,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -121,12 +98,11 @@ func newConfig(m mode, opts []Option) (config, error) {
 	return c, errors.Join(c.errs...)
 }
 
-// WithClock sets the clock SEP-12 timestamps are checked against, senders
-// sign with, and the stellar.toml key source measures its intervals with.
-// The default is [time.Now].
+// WithClock sets the clock SEP-12 timestamps are checked against. The
+// default is [time.Now].
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
-		c.onlyFor("WithClock", modeHandlers|modeSenders|modeKeySource)
+		c.onlyFor("WithClock", modeHandlers)
 		if now == nil {
 			c.fail("WithClock: nil clock")
 			return

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/kyccb/kyccb/internal/wire"
 	"github.com/stellar/go-stellar-sdk/strkey"
 )
 
@@ -172,56 +172,19 @@ func SignatureValue(h http.Header) string {
 // SignSEP12 returns the Signature header value an anchor holding seed (an
 // "S..." secret seed) sends with body to a callback registered for host, at
 // time t. host is a host or host:port, or a URL whose host is used. To sign
-// many callbacks, parse the seed once with [NewSigner].
+// many callbacks, parse the seed once with send.NewSigner.
 func SignSEP12(seed, host string, body []byte, t time.Time) (string, error) {
-	s, err := NewSigner(seed)
+	// TEMPORARY (h-sw): Signer moved to package send; this keeps SignSEP12
+	// without go-stellar-sdk's keypair until the lead's version lands.
+	key, err := wire.ParseSeed(seed)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: seed: %w", ErrConfig, err)
 	}
-	return s.Sign(host, body, t)
-}
-
-// Signer signs SEP-12 callbacks as an anchor does, with the secret seed whose
-// public key is the SIGNING_KEY of the anchor's stellar.toml. It is safe for
-// concurrent use. [NewSEP12Sender] signs and delivers; a Signer is for
-// anchors that deliver callbacks through their own HTTP code.
-type Signer struct {
-	kp *keypair.Full
-}
-
-// NewSigner returns a Signer for seed, an "S..." Stellar secret seed. The
-// error matches [ErrConfig] and never repeats the seed.
-func NewSigner(seed string) (*Signer, error) {
-	kp, err := keypair.ParseFull(seed)
-	if err != nil {
-		return nil, fmt.Errorf("%w: seed is not a Stellar secret seed", ErrConfig)
-	}
-	return &Signer{kp: kp}, nil
-}
-
-// Address returns the signer's public key, "G...": the SIGNING_KEY receivers
-// trust.
-func (s *Signer) Address() string { return s.kp.Address() }
-
-// Sign returns the Signature header value for body sent at time t to a
-// callback registered for host (a host, host:port, or the callback URL
-// itself, whose host is used as the Anchor Platform does). The error
-// matches [ErrConfig] when host is unusable.
-func (s *Signer) Sign(host string, body []byte, t time.Time) (string, error) {
 	h, err := callbackHost(host)
 	if err != nil {
 		return "", err
 	}
-	return s.sign(h, body, t), nil
-}
-
-// sign signs for host, already checked.
-func (s *Signer) sign(host string, body []byte, t time.Time) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	// keypair.Full.Sign is ed25519.Sign: it never returns an error.
-	sig, _ := s.kp.Sign(signedMessage(nil, ts, host, body))
-	// One space after the comma, as the Anchor Platform writes it.
-	return "t=" + ts + ", s=" + base64.StdEncoding.EncodeToString(sig)
+	return wire.Sign(key, h, body, t), nil
 }
 
 // signedMessage appends "<t>.<host>.<body>" to dst.
