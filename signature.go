@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kyccb/kyccb/internal/strkey"
 	"github.com/kyccb/kyccb/internal/wire"
-	"github.com/stellar/go-stellar-sdk/strkey"
 )
 
 // Header names an anchor puts the SEP-12 signature in. Receivers accept
