@@ -43,7 +43,7 @@
 //
 // # Testing
 //
-// Package kyccb receives what this package sends: point a sender at an
+// Package kyccb receives what this package sends: point a sender at a
 // [net/http/httptest.Server] running kyccb.SEP12 or kyccb.XGateway. Package
 // [github.com/kyccb/kyccb/kyccbtest] makes throwaway anchor key pairs.
 //

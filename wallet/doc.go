@@ -34,12 +34,12 @@
 // # Local anchors
 //
 // For tests and development, domain may be a loopback host with a port
-// ("127.0.0.1:8000", "[::1]:8000", "localhost:8000"): its stellar.toml is
-// fetched over plain http, and its URLs may be plain http on a loopback
-// host. Only then: a stellar.toml served over https may not name a plain
-// http URL, not even a loopback one, since the wallet would send its JWT
-// to whatever listens on that port of its own machine. Every other domain
-// is a bare host name fetched over https.
+// ("127.0.0.1:8000", "[::1]:8000", "localhost:8000"). Its stellar.toml is
+// fetched over plain http, and may name plain-http URLs on a loopback host.
+// No other stellar.toml may: a public anchor's file naming
+// http://127.0.0.1:8000 as its KYC_SERVER or WEB_AUTH_ENDPOINT would have
+// the wallet send its JWT to whatever listens on that port of the wallet's
+// own machine. Every other domain is a bare host name, fetched over https.
 //
 // # Errors
 //
