@@ -33,7 +33,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
-	"github.com/stellar/go-stellar-sdk/strkey"
+	"github.com/kyccb/kyccb/internal/strkey"
 )
 
 // KeyPair is a throwaway anchor signing key pair.

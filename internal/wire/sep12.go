@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stellar/go-stellar-sdk/strkey"
+	"github.com/kyccb/kyccb/internal/strkey"
 )
 
 // Header names an anchor puts the SEP-12 signature in.
