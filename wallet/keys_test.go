@@ -262,7 +262,10 @@ func TestTOMLKeysForgedBurst(t *testing.T) {
 					}
 					req.Header.Set(kyccb.SignatureHeader, sig)
 					resp, err := client.Do(req)
-					if err != nil || resp.StatusCode != http.StatusUnauthorized {
+					// 401, or 503 for those turned away while others
+					// wait for the fetch (a verifier lets only a few
+					// wait): never processed.
+					if err != nil || resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusServiceUnavailable {
 						wrong.Add(1)
 					}
 					if err == nil {
@@ -294,7 +297,7 @@ func TestTOMLKeysForgedBurst(t *testing.T) {
 	} {
 		clock.Add(step.advance)
 		if wrong := burst(step.forged); wrong != 0 {
-			t.Fatalf("step %d: %d of %d forged callbacks were not answered 401", i+1, wrong, step.forged)
+			t.Fatalf("step %d: %d of %d forged callbacks were not answered 401 or 503", i+1, wrong, step.forged)
 		}
 		if n := anchor.fetches.Load(); n != step.wantFetches {
 			t.Fatalf("step %d (clock advanced %s, %d forged callbacks): %d stellar.toml fetches in all, want %d",
