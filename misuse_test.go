@@ -1,0 +1,116 @@
+package kyccb_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kyccb/kyccb"
+)
+
+// TestOptionOfAnotherRoleDoesNotCompile builds small programs that give
+// kyccb.SEP12 an option of the sending or the wallet package: each must
+// fail to compile, on that option, while the same program with a receiver
+// option builds.
+func TestOptionOfAnotherRoleDoesNotCompile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds programs with the go command: run without -short")
+	}
+	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// Inside the module, so that the programs import this checkout; the
+	// leading underscore keeps ./... patterns away from it.
+	dir, err := os.MkdirTemp(".", "_misuse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	const program = `package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/send"
+	"github.com/kyccb/kyccb/wallet"
+)
+
+var _, _, _ = send.WithAttempts, wallet.WithRefreshInterval, time.Second
+
+func main() {
+	kyccb.SEP12("GCHLHDBOKG2JWMJQBTLSL5XG6NO7ESXI2TAQKZXCXWXB5WI2X6W233PR", "wallet.example.org",
+		func(context.Context, kyccb.Customer) error { return nil }, OPTION)
+}
+`
+	for _, c := range []struct {
+		option  string
+		compile bool
+	}{
+		{"kyccb.WithTolerance(time.Minute)", true},
+		{"send.WithAttempts(3)", false},
+		{"send.WithHTTPClient(nil)", false},
+		{"wallet.WithRefreshInterval(time.Minute)", false},
+		{"wallet.WithRequestTimeout(time.Second)", false},
+	} {
+		t.Run(c.option, func(t *testing.T) {
+			pkg := filepath.Join(dir, strings.NewReplacer(".", "_", "(", "_", ")", "_", " ", "_").Replace(c.option))
+			if err := os.MkdirAll(pkg, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			src := strings.Replace(program, "OPTION", c.option, 1)
+			if err := os.WriteFile(filepath.Join(pkg, "main.go"), []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(goCmd, "build", "-o", os.DevNull, "./"+filepath.ToSlash(pkg)).CombinedOutput()
+			switch {
+			case c.compile && err != nil:
+				t.Fatalf("the program with a receiver option does not build: %v\n%s", err, out)
+			case !c.compile && err == nil:
+				t.Fatalf("SEP12 accepted %s: it compiled", c.option)
+			case !c.compile && !strings.Contains(string(out), "cannot use "+c.option):
+				t.Fatalf("the build failed, but not on the option:\n%s", out)
+			}
+		})
+	}
+}
+
+// Constructors that cannot return an error panic with one that matches
+// ErrConfig.
+func TestConstructorPanicsMatchErrConfig(t *testing.T) {
+	fn := func(context.Context, kyccb.Customer) error { return nil }
+	for name, build := range map[string]func(){
+		"SEP12 with a seed for a key": func() { kyccb.SEP12(testSeed, testHost, fn) },
+		"SEP12 with an empty host":    func() { kyccb.SEP12(testAddress, "", fn) },
+		"SEP12 with an XGateway option": func() {
+			kyccb.SEP12(testAddress, testHost, fn, kyccb.WithXGatewayBankAccount(func(context.Context, kyccb.XGatewayBankAccount) error { return nil }))
+		},
+		"SEP12 with a nil option":       func() { kyccb.SEP12(testAddress, testHost, fn, nil) },
+		"XGateway with an empty secret": func() { kyccb.XGateway("", func(context.Context, kyccb.XGatewayKYC) error { return nil }) },
+		"XGateway with a tolerance": func() {
+			kyccb.XGateway(testSecret, func(context.Context, kyccb.XGatewayKYC) error { return nil }, kyccb.WithTolerance(time.Minute))
+		},
+		"a verifier's Handler with nil":      func() { sep12Verifier(t).Handler(nil) },
+		"NewMemoryStore with a zero option":  func() { kyccb.NewMemoryStore(kyccb.MemoryOption{}) },
+		"NewMemoryStore with a bad capacity": func() { kyccb.NewMemoryStore(kyccb.WithMaxEntries(0)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				err, ok := recover().(error)
+				if !ok || !errors.Is(err, kyccb.ErrConfig) {
+					t.Fatalf("panicked with %v, want an error matching ErrConfig", err)
+				}
+				if strings.Contains(err.Error(), testSeed) {
+					t.Errorf("the panic repeats the seed: %v", err)
+				}
+			}()
+			build()
+		})
+	}
+}
