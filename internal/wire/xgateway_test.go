@@ -223,7 +223,6 @@ func TestXGatewayParserDifferential(t *testing.T) {
 		{"a key in other case, escaped", `{"callbackType":"kyc","\u0043USTOMERID":"A","hash":"h"}`},
 		{"long s for s", `{"callbackType":"kyc","customerId":"B","cuſtomerId":"A","hash":"h"}`},
 		{"long s for s, escaped", `{"callbackType":"kyc","customerId":"B","cu\u017ftomerId":"A","hash":"h"}`},
-		{"Kelvin sign for k", `{"callbackType":"\u212a\u212aYC"}`}, // not a key: accepted below
 		{"Kelvin sign for k in a key", `{"callbackType":"kyc","customerId":"A","hash":"h","\u212aycRejectLabel":"x"}`},
 		{"Kelvin sign for k in a key, raw", `{"callbackType":"kyc","customerId":"A","hash":"h","` + "\u212a" + `ycRejectLabel":"x"}`},
 		{"a folded hash", `{"callbackType":"kyc","customerId":"A","HASH":"h"}`},
@@ -236,14 +235,6 @@ func TestXGatewayParserDifferential(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := wire.ParseXGateway([]byte(tt.body))
-			if tt.name == "Kelvin sign for k" {
-				// Folding applies to keys only: a value is compared
-				// exactly, and this one is an unknown type.
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
 			if !errors.Is(err, wire.ErrAmbiguousKey) {
 				t.Fatalf("got %v, want ErrAmbiguousKey", err)
 			}
@@ -255,6 +246,11 @@ func TestXGatewayParserDifferential(t *testing.T) {
 
 	if _, err := wire.ParseXGateway([]byte(xgwUnknownKeys(64))); err != nil {
 		t.Errorf("64 unknown keys: %v", err)
+	}
+	// Values are compared exactly: a type spelled with Kelvin signs is
+	// unknown, not kyc.
+	if _, _, err := xgwRead(`{"callbackType":"\u212a\u212aYC","customerId":"A"}`); !errors.Is(err, wire.ErrUnknownCallbackType) {
+		t.Errorf("a type folding to KYC: %v, want ErrUnknownCallbackType", err)
 	}
 }
 
@@ -273,38 +269,55 @@ func xgwUnknownKeys(n int) string {
 func TestXGatewaySplits(t *testing.T) {
 	tx := wire.XGatewayHash(xgwSecret, "77", "1234", "12.5", "USD")
 	email := wire.XGatewayHash(xgwSecret, "alice@example.com")
+	emailUpper := wire.XGatewayHash(xgwSecret, "alice@example.COM")
 	tests := []struct {
-		name string
-		body string
-		want error // nil: the split is accepted and verifies (documented)
+		name  string
+		body  string
+		split []string // the fields the body claims, whose hash is tx or email
+		want  error    // nil: the split is accepted and verifies (documented)
 	}{
 		{"transaction with the currency taking a part",
 			`{"callbackType":"transaction","id":"77","customerId":"1234","amount":"12","currency":"5.USD","hash":"` + tx + `"}`,
-			wire.ErrFieldFormat},
+			[]string{"77", "1234", "12", "5.USD"}, wire.ErrFieldFormat},
 		{"transaction with the id taking a part",
 			`{"callbackType":"transaction","id":"77.1234","customerId":"12","amount":"5","currency":"USD","hash":"` + tx + `"}`,
-			wire.ErrFieldFormat},
+			[]string{"77.1234", "12", "5", "USD"}, wire.ErrFieldFormat},
 		{"transaction with a numeric id taking a part",
 			`{"callbackType":"transaction","id":77.1234,"customerId":"12","amount":"5","currency":"USD","hash":"` + tx + `"}`,
-			wire.ErrFieldFormat},
+			[]string{"77.1234", "12", "5", "USD"}, wire.ErrFieldFormat},
 		{"bank account from an e-mail address's KYC hash",
 			`{"callbackType":"bank_account","customerId":"alice@example","currency":"com","hash":"` + email + `"}`,
-			wire.ErrFieldFormat},
+			[]string{"alice@example", "com"}, wire.ErrFieldFormat},
 		{"KYC for the joined transaction fields (documented)",
-			`{"callbackType":"kyc","customerId":"77.1234.12.5.USD","hash":"` + tx + `"}`, nil},
+			`{"callbackType":"kyc","customerId":"77.1234.12.5.USD","hash":"` + tx + `"}`,
+			[]string{"77.1234.12.5.USD"}, nil},
 		{"bank account for the joined transaction fields (documented)",
-			`{"callbackType":"bank_account","customerId":"77.1234.12.5","currency":"USD","hash":"` + tx + `"}`, nil},
+			`{"callbackType":"bank_account","customerId":"77.1234.12.5","currency":"USD","hash":"` + tx + `"}`,
+			[]string{"77.1234.12.5", "USD"}, nil},
+		{"bank account from a KYC hash of an e-mail address with an upper-case domain (documented)",
+			`{"callbackType":"bank_account","customerId":"alice@example","currency":"COM","hash":"` + emailUpper + `"}`,
+			[]string{"alice@example", "COM"}, nil},
 		{"transaction with a customer id ending in digits (documented)",
-			`{"callbackType":"transaction","id":"77","customerId":"1234.12","amount":"5","currency":"USD","hash":"` + tx + `"}`, nil},
+			`{"callbackType":"transaction","id":"77","customerId":"1234.12","amount":"5","currency":"USD","hash":"` + tx + `"}`,
+			[]string{"77", "1234.12", "5", "USD"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// The split is real: the captured hash verifies its fields.
+			if !slices.ContainsFunc([]string{tx, email, emailUpper}, func(h string) bool {
+				return wire.XGatewayHashMatches(h, xgwSecret, tt.split...)
+			}) {
+				t.Fatal("not a split of a captured hash")
+			}
 			x, fields, err := xgwRead(tt.body)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 			if tt.want != nil {
 				return
+			}
+			if !slices.Equal(fields, tt.split) {
+				t.Fatalf("HashedFields() = %q, want %q", fields, tt.split)
 			}
 			hash, _ := x.Hash()
 			if !wire.XGatewayHashMatches(hash, xgwSecret, fields...) {
