@@ -1,0 +1,111 @@
+package wire_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/kyccb/kyccb/internal/wire"
+)
+
+// FuzzParseXGateway checks that ParseXGateway never panics, and that
+// whatever it accepts, encoding/json accepts too and reads alike: the same
+// values for the keys that decide authentication, no duplicate top-level
+// key and no key that encoding/json would match to a known field by
+// folding. The corpus is seeded from the shared test vectors.
+//
+//	go test -run '^$' -fuzz FuzzParseXGateway -fuzztime 200000x ./internal/wire/
+func FuzzParseXGateway(f *testing.F) {
+	for _, v := range xgwVectors(f) {
+		f.Add([]byte(v.Body))
+	}
+	for _, body := range []string{xgwKYC, xgwTransaction, xgwBankAccount,
+		`{"callbackType":"kyc","\u0063ustomerId":"a\ud83d\ude00","cuſtomerId":1,"customerId":null}`,
+		`{"info":[[{"a":[1e5,-0.5,true,false,null,"\/"]}]]}`} {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		x, err := wire.ParseXGateway(body)
+		if err != nil {
+			if !errors.Is(err, wire.ErrSyntax) && !errors.Is(err, wire.ErrAmbiguousKey) && !errors.Is(err, wire.ErrFieldFormat) {
+				t.Fatalf("error matches no sentinel: %v", err)
+			}
+			return
+		}
+		if !json.Valid(body) {
+			t.Fatalf("accepted invalid JSON %q", body)
+		}
+		xgwCheckKeys(t, body)
+
+		// Decoding into a struct is what the old verifier did; it agrees
+		// now that no key is ambiguous.
+		var w struct {
+			CallbackType json.RawMessage `json:"callbackType"`
+			CustomerID   json.RawMessage `json:"customerId"`
+			ID           json.RawMessage `json:"id"`
+			Amount       json.RawMessage `json:"amount"`
+			Currency     json.RawMessage `json:"currency"`
+			Hash         json.RawMessage `json:"hash"`
+		}
+		if err := json.Unmarshal(body, &w); err != nil {
+			t.Fatalf("encoding/json refuses %q: %v", body, err)
+		}
+		for name, raw := range map[string]json.RawMessage{"callbackType": w.CallbackType, "customerId": w.CustomerID,
+			"id": w.ID, "amount": w.Amount, "currency": w.Currency, "hash": w.Hash} {
+			want, wantErr := xgwFlex(raw)
+			got, err := x.String(name)
+			if got != want || (err != nil) != (wantErr != nil) {
+				t.Fatalf("%q: %s is %q, %v; encoding/json reads %q, %v", body, name, got, err, want, wantErr)
+			}
+		}
+		if typ, _ := xgwFlex(w.CallbackType); x.Type() != typ {
+			t.Fatalf("Type() = %q, want %q", x.Type(), typ)
+		}
+		hash, ok := x.Hash()
+		if want, _ := xgwFlex(w.Hash); hash != want || ok != (want != "") {
+			t.Fatalf("Hash() = %q, %v, want %q", hash, ok, want)
+		}
+		fields, err := x.HashedFields()
+		if err == nil {
+			wire.XGatewayHashMatches(hash, xgwSecret, fields...)
+		} else if !errors.Is(err, wire.ErrUnknownCallbackType) && !errors.Is(err, wire.ErrFieldFormat) {
+			t.Fatalf("HashedFields: error matches no sentinel: %v", err)
+		}
+	})
+}
+
+// xgwCheckKeys fails t if body, a JSON object, has a duplicate top-level
+// key or a key that folds to a known key without being it.
+func xgwCheckKeys(t *testing.T, body []byte) {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatalf("encoding/json refuses %q: %v", body, err)
+	}
+	d := json.NewDecoder(strings.NewReader(string(body)))
+	if _, err := d.Token(); err != nil { // {
+		t.Fatal(err)
+	}
+	n := 0
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := tok.(string)
+		n++
+		for _, k := range wire.XGatewayKeys() {
+			if key != k && strings.EqualFold(key, k) {
+				t.Fatalf("%q: accepted key %q, which folds to %s", body, key, k)
+			}
+		}
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n != len(m) {
+		t.Fatalf("%q: accepted %d keys of which %d distinct", body, n, len(m))
+	}
+}
