@@ -3,13 +3,13 @@ module github.com/kyccb/kyccb
 go 1.25.0
 
 require (
+	github.com/BurntSushi/toml v1.3.2
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/google/go-cmp v0.7.0
 	github.com/stellar/go-stellar-sdk v0.7.3
 )
 
 require (
-	github.com/BurntSushi/toml v1.3.2 // indirect
 	github.com/asaskevich/govalidator v0.0.0-20230301143203-a9d515a09cc2 // indirect
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
 	github.com/klauspost/compress v1.17.6 // indirect
