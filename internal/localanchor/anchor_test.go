@@ -138,6 +138,12 @@ func TestGivesUp(t *testing.T) {
 	if done.Kind != localanchor.EventFailed || done.Attempt != 4 || !strings.Contains(done.Error, "not delivered") {
 		t.Errorf("delivery event %+v, want failed after 4 attempts", done)
 	}
+	// REJECTED without a message given gets one: SEP-12 requires it.
+	var c kyccb.Customer
+	if code, body := call(t, http.MethodGet, a.URL()+"/customer", jwt, "", nil); code != http.StatusOK || json.Unmarshal(body, &c) != nil ||
+		c.Status != kyccb.StatusRejected || c.Message == "" {
+		t.Errorf("GET /customer = %d %s, want REJECTED with a message", code, body)
+	}
 }
 
 // TestUnauthorized checks that the SEP-12 endpoints refuse requests without
@@ -629,5 +635,19 @@ func TestNew(t *testing.T) {
 			continue
 		}
 		a.Close()
+	}
+}
+
+// TestStartEvent checks that Serve's first event says the anchor is plain
+// http on loopback, with its URL and key.
+func TestStartEvent(t *testing.T) {
+	a, rec := startAnchor(t, localanchor.Config{})
+	e := rec.waitUntil(t, "start", func(e localanchor.Event) bool { return e.Kind == localanchor.EventStart })
+	if first := rec.all()[0]; first.Kind != localanchor.EventStart {
+		t.Errorf("first event %v, want start", first)
+	}
+	if e.URL != a.URL() || !strings.HasPrefix(e.URL, "http://127.0.0.1:") ||
+		!strings.Contains(e.Message, "plain http") || !strings.Contains(e.Message, a.SigningKey()) {
+		t.Errorf("start event %+v", e)
 	}
 }

@@ -48,7 +48,9 @@
 // script anew. Deliveries are made as the Anchor Platform makes them: each
 // attempt signed anew, any 2xx or 3xx reply counted as delivered, up to 3
 // retries with exponential backoff; a customer's callbacks are sent one at
-// a time, in order.
+// a time, in order. Besides, a NEEDS_INFO customer that has given every
+// field asked for (first_name, last_name, email_address) moves to
+// PROCESSING at once, with a callback, as a real anchor's review starts.
 //
 // The anchor sends only to loopback hosts. It refuses to register any other
 // callback URL (400), and its default HTTP client refuses to dial anything
@@ -67,6 +69,6 @@
 // # Events
 //
 // [Config.Events] receives an [Event] for each registration, status change,
-// delivery attempt and delivery outcome, so that a command can print them as
-// text ([Event.String]) or as JSON lines.
+// delivery attempt, delivery outcome and refused request, so that a command
+// can print them as text ([Event.String]) or as JSON lines.
 package localanchor
