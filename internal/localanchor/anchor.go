@@ -1,0 +1,392 @@
+package localanchor
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/kyccb/kyccb"
+	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/network"
+)
+
+// NetworkPassphrase is the NETWORK_PASSPHRASE of the local anchor's
+// stellar.toml, the Stellar test network's: challenges are signed for it.
+// Nothing is ever submitted to a network.
+const NetworkPassphrase = network.TestNetworkPassphrase
+
+// The anchor's fixed lifetimes.
+const (
+	// ChallengeTimeout is how long a SEP-10 challenge stays valid, the
+	// time SEP-10 recommends.
+	ChallengeTimeout = 5 * time.Minute
+	// TokenLifetime is how long a JWT the anchor issues stays valid.
+	TokenLifetime = time.Hour
+	// DefaultEvery is the time between two steps of the status script
+	// unless [Config.Every] says otherwise.
+	DefaultEvery = 2 * time.Second
+)
+
+// Config configures an [Anchor]. Only Addr is required.
+type Config struct {
+	// Addr is the address the caller listens on, host:port, such as
+	// "127.0.0.1:8000": the anchor's domain, in its stellar.toml, its
+	// challenges and its URLs. The host must be loopback (127.0.0.0/8,
+	// ::1 or localhost) and the port given: to use a free port, listen
+	// on "127.0.0.1:0" first and pass the listener's address.
+	Addr string
+	// Seed is the anchor's secret seed ("S..."), whose public key is its
+	// SIGNING_KEY: it signs challenges and callbacks. Empty means a fresh
+	// random key for this anchor only: read its public key with
+	// [Anchor.SigningKey].
+	Seed string
+	// Statuses is the status script: the statuses a customer goes
+	// through, one every Every, once it registers a callback. Each is
+	// ACCEPTED, PROCESSING, NEEDS_INFO or REJECTED; the script ends at the
+	// first ACCEPTED or REJECTED, so none may follow one. Empty means
+	// NEEDS_INFO, PROCESSING, ACCEPTED.
+	Statuses []string
+	// Every is the time between two steps of the script, the first one
+	// included. Zero means [DefaultEvery].
+	Every time.Duration
+	// Client delivers the callbacks. Its redirect policy is replaced: no
+	// redirect is followed. Nil means a client whose dialer refuses every
+	// address but a loopback one and which uses no proxy; a client given
+	// here is trusted to reach only what it should.
+	Client *http.Client
+	// Attempts is how many times a callback is sent at most, the first
+	// attempt included. Zero means 4, as the Anchor Platform: up to 3
+	// retries.
+	Attempts int
+	// Backoff and MaxBackoff are the wait before the first retry (each
+	// next one twice as long, with jitter) and the longest wait. Zero
+	// means 1 s and 30 s; tests set them short.
+	Backoff, MaxBackoff time.Duration
+	// Now is the anchor's clock, for the JWTs' times and the callbacks'
+	// signatures. Nil means time.Now. Challenges' time bounds follow the
+	// system clock whatever Now says, as go-stellar-sdk makes and checks
+	// them with it.
+	Now func() time.Time
+	// Events, if not nil, receives what the anchor does (see [Event]),
+	// one event at a time, in the order they happened, from a goroutine
+	// of the anchor's. The anchor never waits for it: a slow hook delays
+	// only the events after it.
+	Events func(Event)
+}
+
+// Anchor is a local SEP-10 and SEP-12 anchor. It is an [http.Handler]; build
+// it with [New]. It is safe for concurrent use.
+type Anchor struct {
+	cfg      Config
+	kp       *keypair.Full
+	domain   string // cfg.Addr
+	base     string // http://domain
+	webAuth  string // base + "/auth"
+	statuses []kyccb.Status
+	jwtKey   []byte
+	send     *deliverer
+	toml     []byte
+	mux      *http.ServeMux
+
+	ctx    context.Context // ends when the anchor is closed
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // scripts and deliveries
+
+	evMu      sync.Mutex
+	evIdle    *sync.Cond // signalled when the queue is empty
+	evQueue   []Event
+	evRunning bool // a goroutine drains evQueue
+
+	mu        sync.Mutex
+	closed    bool
+	customers map[string]*customer // by id
+	bySubject map[string]*customer // by JWT subject: account or account:memo
+}
+
+var defaultStatuses = []kyccb.Status{kyccb.StatusNeedsInfo, kyccb.StatusProcessing, kyccb.StatusAccepted}
+
+// New returns an anchor for cfg. It does not listen: the caller listens on
+// cfg.Addr and serves the anchor, with [Anchor.Serve] or an http.Server of
+// its own, and calls [Anchor.Close] when done.
+func New(cfg Config) (*Anchor, error) {
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil || host == "" {
+		return nil, errors.New("localanchor: the address must be host:port")
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return nil, errors.New("localanchor: the address needs a port other than 0: listen first, then pass the listener's address")
+	}
+	if !isLoopback(host) {
+		return nil, errors.New("localanchor: the address must be on a loopback host (127.0.0.0/8, ::1, localhost): the anchor serves plain http")
+	}
+	a := &Anchor{
+		cfg:       cfg,
+		domain:    cfg.Addr,
+		base:      "http://" + cfg.Addr,
+		customers: make(map[string]*customer),
+		bySubject: make(map[string]*customer),
+	}
+	a.webAuth = a.base + "/auth"
+
+	if cfg.Seed == "" {
+		a.kp, err = keypair.Random()
+		if err != nil {
+			return nil, err
+		}
+	} else if a.kp, err = keypair.ParseFull(cfg.Seed); err != nil {
+		// Not wrapped: keypair's error is not worth the risk of repeating
+		// part of a seed.
+		return nil, errors.New("localanchor: the seed is not an S... secret seed")
+	}
+
+	if len(cfg.Statuses) == 0 {
+		a.statuses = defaultStatuses
+	}
+	for i, s := range cfg.Statuses {
+		st, ok := parseStatus(s)
+		if !ok {
+			return nil, fmt.Errorf("localanchor: status %q is not ACCEPTED, PROCESSING, NEEDS_INFO or REJECTED", s)
+		}
+		if i > 0 && final(a.statuses[i-1]) {
+			return nil, fmt.Errorf("localanchor: status %s follows %s, where the script ends", st, a.statuses[i-1])
+		}
+		a.statuses = append(a.statuses, st)
+	}
+	if a.cfg.Every < 0 {
+		return nil, errors.New("localanchor: Every must not be negative")
+	}
+	if a.cfg.Every == 0 {
+		a.cfg.Every = DefaultEvery
+	}
+	if a.cfg.Now == nil {
+		a.cfg.Now = time.Now
+	}
+
+	so := sendOptions{client: cfg.Client, attempts: cfg.Attempts, backoff: cfg.Backoff, longest: cfg.MaxBackoff, now: a.cfg.Now}
+	if so.client == nil {
+		so.client = loopbackClient()
+	}
+	if so.attempts == 0 {
+		so.attempts = 4
+	}
+	if so.backoff == 0 {
+		so.backoff = time.Second
+	}
+	if so.longest == 0 {
+		so.longest = max(30*time.Second, so.backoff)
+	}
+	if a.send, err = newDeliverer(a.kp.Seed(), so); err != nil {
+		return nil, fmt.Errorf("localanchor: delivery settings: %w", err)
+	}
+
+	a.jwtKey = make([]byte, 32)
+	rand.Read(a.jwtKey) // never fails (crypto/rand, Go 1.24 and later)
+
+	// TOML basic strings are JSON strings; every value here is ASCII.
+	a.toml = fmt.Appendf(nil, "# kyccb's local anchor: plain http on loopback, for tests only.\n"+
+		"NETWORK_PASSPHRASE = %s\nSIGNING_KEY = %s\nWEB_AUTH_ENDPOINT = %s\nKYC_SERVER = %s\n",
+		quote(NetworkPassphrase), quote(a.kp.Address()), quote(a.webAuth), quote(a.base))
+
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.evIdle = sync.NewCond(&a.evMu)
+	a.routes()
+	return a, nil
+}
+
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func (a *Anchor) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /.well-known/stellar.toml", a.serveTOML)
+	m.HandleFunc("GET /auth", a.challenge)
+	m.HandleFunc("POST /auth", a.token)
+	m.HandleFunc("GET /customer", a.authorized(a.getCustomer))
+	m.HandleFunc("PUT /customer", a.authorized(a.putCustomer))
+	m.HandleFunc("PUT /customer/callback", a.authorized(a.putCallback))
+	m.HandleFunc("DELETE /customer/{account}", a.authorized(a.deleteCustomer))
+	m.Handle("POST /admin/customers/{id}/status", a.adminOnly(http.HandlerFunc(a.setStatus)))
+	a.mux = m
+}
+
+// SigningKey returns the anchor's SIGNING_KEY, the "G..." public key that
+// signs its challenges and callbacks.
+func (a *Anchor) SigningKey() string { return a.kp.Address() }
+
+// URL returns the anchor's base URL, "http://" + [Config.Addr]: its
+// KYC_SERVER, with the stellar.toml at /.well-known/stellar.toml.
+func (a *Anchor) URL() string { return a.base }
+
+// WebAuthEndpoint returns the anchor's WEB_AUTH_ENDPOINT.
+func (a *Anchor) WebAuthEndpoint() string { return a.webAuth }
+
+// ServeHTTP serves the endpoints listed in the package documentation.
+func (a *Anchor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mux.ServeHTTP(w, r)
+}
+
+// Serve serves the anchor on l, which must listen on a loopback address,
+// until ctx ends; then it shuts the server down, waiting up to 5 seconds for
+// requests in progress, and closes the anchor. Its first event is
+// [EventStart]. It returns nil after ctx ended, or the server's error.
+func (a *Anchor) Serve(ctx context.Context, l net.Listener) error {
+	if ta, ok := l.Addr().(*net.TCPAddr); !ok || !ta.IP.IsLoopback() {
+		return errors.New("localanchor: Serve needs a listener on a loopback address: the anchor serves plain http")
+	}
+	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
+	a.emit(Event{Kind: EventStart, URL: a.base, Message: fmt.Sprintf(
+		"plain http on loopback, for tests only (every URL in %s/.well-known/stellar.toml is http://); SIGNING_KEY %s",
+		a.base, a.kp.Address())})
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		a.Close()
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-errc
+	a.Close()
+	if errors.Is(err, context.DeadlineExceeded) {
+		srv.Close()
+	}
+	return nil
+}
+
+// Close stops the status scripts and the deliveries in progress, waits for
+// them to end and for the Events hook to have seen every event so far. It
+// does not stop a server serving the anchor. Requests made after Close are
+// answered, but start no script and send nothing.
+func (a *Anchor) Close() error {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	a.cancel()
+	a.wg.Wait()
+	a.evMu.Lock()
+	for a.evRunning {
+		a.evIdle.Wait()
+	}
+	a.evMu.Unlock()
+	return nil
+}
+
+// emit queues ev, stamped with the anchor's time, for the Events hook. It
+// never waits for the hook, so it may be called with a.mu held: that is
+// how a status change is reported before the attempts to deliver it.
+func (a *Anchor) emit(ev Event) {
+	if a.cfg.Events == nil {
+		return
+	}
+	ev.Time = a.cfg.Now()
+	a.evMu.Lock()
+	defer a.evMu.Unlock()
+	a.evQueue = append(a.evQueue, ev)
+	if !a.evRunning {
+		a.evRunning = true
+		go a.dispatch()
+	}
+}
+
+// dispatch calls the Events hook with each queued event, in order, until
+// the queue is empty.
+func (a *Anchor) dispatch() {
+	a.evMu.Lock()
+	defer a.evMu.Unlock()
+	for len(a.evQueue) > 0 {
+		ev := a.evQueue[0]
+		a.evQueue[0] = Event{}
+		a.evQueue = a.evQueue[1:]
+		a.evMu.Unlock()
+		a.cfg.Events(ev)
+		a.evMu.Lock()
+	}
+	a.evQueue = nil
+	a.evRunning = false
+	a.evIdle.Broadcast()
+}
+
+func (a *Anchor) serveTOML(w http.ResponseWriter, r *http.Request) {
+	// SEP-1 asks for CORS on the stellar.toml, so that web wallets can
+	// read it.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(a.toml)
+}
+
+// isLoopback reports whether host, without a port, is "localhost" or a
+// loopback IP address. Other names that may resolve to loopback do not
+// count.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+var errNotLoopback = errors.New("localanchor: refusing to dial an address that is not loopback")
+
+// loopbackClient returns the default delivery client: it dials loopback
+// addresses only, checked after name resolution, and uses no proxy.
+func loopbackClient() *http.Client {
+	d := &net.Dialer{
+		Timeout: 5 * time.Second,
+		Control: func(_, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return err
+			}
+			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+				return errNotLoopback
+			}
+			return nil
+		},
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	t.DialContext = d.DialContext
+	return &http.Client{Transport: t}
+}
+
+// writeJSON replies code with v as compact JSON.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":"internal error"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	w.Write(b)
+}
+
+// errorReply is the body of every error reply, as the SEPs define it.
+type errorReply struct {
+	Error string `json:"error"`
+}
+
+// refuse replies code with msg, a fixed text, and reports detail, which
+// may hold what the client sent, only to the Events hook.
+func (a *Anchor) refuse(w http.ResponseWriter, r *http.Request, code int, msg string, detail error) {
+	ev := Event{Kind: EventRefused, StatusCode: code, Error: msg, Message: r.Method + " " + r.URL.Path}
+	if detail != nil {
+		ev.Error = msg + ": " + detail.Error()
+	}
+	a.emit(ev)
+	writeJSON(w, code, errorReply{Error: msg})
+}

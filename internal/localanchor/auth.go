@@ -1,0 +1,189 @@
+package localanchor
+
+import (
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stellar/go-stellar-sdk/strkey"
+	"github.com/stellar/go-stellar-sdk/txnbuild"
+)
+
+// challengeReply is the reply to GET /auth.
+type challengeReply struct {
+	Transaction       string `json:"transaction"`
+	NetworkPassphrase string `json:"network_passphrase"`
+}
+
+// tokenReply is the reply to POST /auth.
+type tokenReply struct {
+	Token string `json:"token"`
+}
+
+// challenge serves GET /auth?account=G...[&memo=ID][&home_domain=...]: a
+// challenge built by go-stellar-sdk, for this anchor's domain as both home
+// and web auth domain. client_domain is ignored: the anchor verifies no
+// wallet's domain.
+func (a *Anchor) challenge(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	account := q.Get("account")
+	if _, err := strkey.Decode(strkey.VersionByteAccountID, account); err != nil {
+		// Muxed M... accounts are refused too: memos do the same job here.
+		a.refuse(w, r, http.StatusBadRequest, "account must be a G... account id", nil)
+		return
+	}
+	var memo *txnbuild.MemoID
+	if m := q.Get("memo"); m != "" {
+		id, err := strconv.ParseUint(m, 10, 64)
+		if err != nil {
+			a.refuse(w, r, http.StatusBadRequest, "memo must be an ID memo, a decimal number", nil)
+			return
+		}
+		mid := txnbuild.MemoID(id)
+		memo = &mid
+	}
+	if hd := q.Get("home_domain"); hd != "" && hd != a.domain {
+		a.refuse(w, r, http.StatusBadRequest, "home_domain is not this anchor's domain", nil)
+		return
+	}
+	tx, err := txnbuild.BuildChallengeTx(a.kp.Seed(), account, a.domain, a.domain, NetworkPassphrase, ChallengeTimeout, memo)
+	if err != nil {
+		a.refuse(w, r, http.StatusInternalServerError, "cannot build a challenge", err)
+		return
+	}
+	x, err := tx.Base64()
+	if err != nil {
+		a.refuse(w, r, http.StatusInternalServerError, "cannot build a challenge", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, challengeReply{Transaction: x, NetworkPassphrase: NetworkPassphrase})
+}
+
+// token serves POST /auth with {"transaction": ...} as JSON or a form: it
+// verifies the signed challenge and issues a JWT.
+func (a *Anchor) token(w http.ResponseWriter, r *http.Request) {
+	fields, _, err := readFields(w, r, maxBodyBytes)
+	if err != nil {
+		a.refuse(w, r, http.StatusBadRequest, "the body must be JSON or a form with a transaction", err)
+		return
+	}
+	x := fields["transaction"]
+	if x == "" {
+		a.refuse(w, r, http.StatusBadRequest, "the body must be JSON or a form with a transaction", nil)
+		return
+	}
+	sub, jti, err := a.verifyChallenge(x)
+	if err != nil {
+		msg := "the challenge is not valid"
+		if errors.Is(err, errChallengeExpired) {
+			msg = "the challenge has expired: ask for another"
+		}
+		a.refuse(w, r, http.StatusBadRequest, msg, err)
+		return
+	}
+	now := a.cfg.Now()
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+		Issuer:    a.webAuth,
+		Subject:   sub,
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(TokenLifetime)),
+		ID:        jti,
+	}).SignedString(a.jwtKey)
+	if err != nil {
+		a.refuse(w, r, http.StatusInternalServerError, "cannot issue a token", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tokenReply{Token: tok})
+}
+
+var errChallengeExpired = errors.New("outside its time bounds")
+
+// verifyChallenge checks a signed challenge as SEP-10 asks of a server, and
+// returns the JWT's subject and id: the client account (with ":memo"), and
+// the challenge's hash, as SEP-10 suggests.
+func (a *Anchor) verifyChallenge(x string) (sub, jti string, err error) {
+	generic, err := txnbuild.TransactionFromXDR(x)
+	if err != nil {
+		return "", "", errors.New("not a transaction envelope in base64 XDR")
+	}
+	tx, ok := generic.Transaction()
+	if !ok {
+		return "", "", errors.New("a fee bump transaction")
+	}
+	// ReadChallengeTx checks the time bounds too (with the system clock,
+	// which is why this does); checked first, an expired challenge gets a
+	// reply that says so.
+	if tb := tx.Timebounds(); tb.MaxTime != txnbuild.TimeoutInfinite && time.Now().Unix() > tb.MaxTime {
+		return "", "", errChallengeExpired
+	}
+	homeDomains := []string{a.domain}
+	_, client, _, memo, err := txnbuild.ReadChallengeTx(x, a.kp.Address(), NetworkPassphrase, a.domain, homeDomains)
+	if err != nil {
+		return "", "", err
+	}
+	if !strings.HasPrefix(client, "G") {
+		return "", "", errors.New("a muxed client account")
+	}
+	// No Horizon here: the account may not exist, and SEP-10 says that the
+	// signer of an account that does not exist is its own key.
+	if _, err := txnbuild.VerifyChallengeTxSigners(x, a.kp.Address(), NetworkPassphrase, a.domain, homeDomains, client); err != nil {
+		return "", "", err
+	}
+	hash, err := tx.Hash(NetworkPassphrase)
+	if err != nil {
+		return "", "", err
+	}
+	sub = client
+	if memo != nil {
+		sub += ":" + strconv.FormatUint(uint64(*memo), 10)
+	}
+	return sub, hex.EncodeToString(hash[:]), nil
+}
+
+// subject returns the subject of the request's JWT: the account, or
+// account:memo.
+func (a *Anchor) subject(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return "", errors.New("no Bearer token")
+	}
+	var claims jwt.RegisteredClaims
+	_, err := jwt.ParseWithClaims(strings.TrimSpace(tok), &claims, func(*jwt.Token) (any, error) { return a.jwtKey, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(a.webAuth),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(a.cfg.Now),
+	)
+	if err != nil {
+		return "", err
+	}
+	account, _, _ := strings.Cut(claims.Subject, ":")
+	if _, err := strkey.Decode(strkey.VersionByteAccountID, account); err != nil {
+		return "", errors.New("the subject is not an account")
+	}
+	return claims.Subject, nil
+}
+
+// authorized wraps a SEP-12 handler: it answers 401 without a valid JWT,
+// and passes the JWT's subject on.
+func (a *Anchor) authorized(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sub, err := a.subject(r)
+		if err != nil {
+			msg := "a valid SEP-10 JWT is required as a Bearer token"
+			if errors.Is(err, jwt.ErrTokenExpired) {
+				msg = "the JWT has expired: authenticate again"
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="SEP-10"`)
+			a.refuse(w, r, http.StatusUnauthorized, msg, err)
+			return
+		}
+		h(w, r, sub)
+	}
+}

@@ -1,0 +1,170 @@
+package localanchor
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/kyccb/kyccb"
+)
+
+// parseStatus returns the SEP-12 status named s.
+func parseStatus(s string) (kyccb.Status, bool) {
+	switch st := kyccb.Status(s); st {
+	case kyccb.StatusAccepted, kyccb.StatusProcessing, kyccb.StatusNeedsInfo, kyccb.StatusRejected:
+		return st, true
+	}
+	return "", false
+}
+
+// final reports whether st ends the callbacks, as SEP-12 says.
+func final(st kyccb.Status) bool {
+	return st == kyccb.StatusAccepted || st == kyccb.StatusRejected
+}
+
+// runScript moves c through the status script, one step every Every, until
+// the script ends, the anchor closes or c.gen moves on (a new script, a
+// status set by hand, a deletion).
+func (a *Anchor) runScript(c *customer, gen uint64) {
+	defer a.wg.Done()
+	t := time.NewTimer(a.cfg.Every)
+	defer t.Stop()
+	for i, st := range a.statuses {
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.mu.Lock()
+		if c.gen != gen {
+			a.mu.Unlock()
+			return
+		}
+		a.setStatusLocked(c, st, "")
+		last := i == len(a.statuses)-1 || final(st)
+		if last {
+			c.scripted = false
+		}
+		a.mu.Unlock()
+		if last {
+			return
+		}
+		t.Reset(a.cfg.Every)
+	}
+}
+
+// setStatusLocked sets c's status and message, reports it, and queues its
+// new body for its callback URL, if one is registered. After ACCEPTED or
+// REJECTED the URL is dropped: SEP-12 anchors send nothing more until the
+// wallet registers again. a.mu must be held.
+func (a *Anchor) setStatusLocked(c *customer, st kyccb.Status, message string) {
+	if st == kyccb.StatusRejected && message == "" {
+		message = defaultRejection
+	}
+	c.status, c.message = st, message
+	a.emit(Event{Kind: EventStatus, Customer: c.id, Account: c.subject, Status: string(st), Message: message})
+	if c.url == "" || a.closed {
+		return
+	}
+	c.outbox = append(c.outbox, outgoing{url: c.url, body: c.body(), status: st})
+	if final(st) {
+		c.url = ""
+	}
+	if !c.sending {
+		c.sending = true
+		a.wg.Add(1)
+		go a.drain(c)
+	}
+}
+
+// drain sends c's queued callbacks, one at a time and in order, until none
+// is left.
+func (a *Anchor) drain(c *customer) {
+	defer a.wg.Done()
+	for {
+		a.mu.Lock()
+		if len(c.outbox) == 0 || c.deleted {
+			c.outbox = nil
+			c.sending = false
+			a.mu.Unlock()
+			return
+		}
+		o := c.outbox[0]
+		c.outbox = c.outbox[1:]
+		a.mu.Unlock()
+
+		ev := Event{Customer: c.id, Account: c.subject, URL: o.url, Status: string(o.status)}
+		n, err := a.send.deliver(a.ctx, o.url, o.body, func(at attempt) {
+			e := ev
+			e.Kind, e.Attempt, e.StatusCode, e.RetryIn = EventAttempt, at.n, at.statusCode, at.retryIn
+			if at.err != nil {
+				e.Error = at.err.Error()
+			}
+			a.emit(e)
+		})
+		ev.Kind, ev.Attempt = EventDelivered, n
+		if err != nil {
+			ev.Kind, ev.Error = EventFailed, err.Error()
+		}
+		a.emit(ev)
+	}
+}
+
+// setStatus serves POST /admin/customers/{id}/status with {"status",
+// "message"?} as JSON or a form: it stops the customer's script, sets the
+// status and delivers the new body to the callback URL, if one is
+// registered, in the background. It answers 200 with that body.
+func (a *Anchor) setStatus(w http.ResponseWriter, r *http.Request) {
+	fields, _, err := readFields(w, r, maxBodyBytes)
+	if err != nil {
+		a.refuse(w, r, http.StatusBadRequest, `the body must be JSON or a form with a "status"`, err)
+		return
+	}
+	st, ok := parseStatus(fields["status"])
+	if !ok {
+		a.refuse(w, r, http.StatusBadRequest, "status must be ACCEPTED, PROCESSING, NEEDS_INFO or REJECTED", nil)
+		return
+	}
+	a.mu.Lock()
+	c := a.customers[r.PathValue("id")]
+	if c == nil {
+		a.mu.Unlock()
+		a.refuse(w, r, http.StatusNotFound, "customer not found", nil)
+		return
+	}
+	c.gen++ // the script stops: the customer is driven by hand now
+	c.scripted = false
+	a.setStatusLocked(c, st, fields["message"])
+	body := c.body()
+	a.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(body)
+}
+
+// adminOnly guards the admin endpoint, which asks for no JWT: it answers
+// 403 unless the request comes from a loopback address, names a loopback
+// host in its Host header (a web page whose name was rebound to 127.0.0.1
+// sends its own name), and is not a browser's cross-origin request.
+func (a *Anchor) adminOnly(h http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.refuse(w, r, http.StatusForbidden, "cross-origin requests are refused", nil)
+	}))
+	guarded := cop.Handler(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		remote, _, err := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(remote); err != nil || ip == nil || !ip.IsLoopback() {
+			a.refuse(w, r, http.StatusForbidden, "the admin endpoint answers loopback clients only", nil)
+			return
+		}
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if !isLoopback(host) {
+			a.refuse(w, r, http.StatusForbidden, "the admin endpoint answers requests for a loopback host only", nil)
+			return
+		}
+		guarded.ServeHTTP(w, r)
+	})
+}
