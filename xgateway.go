@@ -2,13 +2,13 @@ package kyccb
 
 import (
 	"bytes"
-	"crypto/sha512"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+
+	"github.com/kyccb/kyccb/internal/wire"
 )
 
 // XGatewayHash returns the hash XGateway puts in a callback: standard padded
@@ -19,33 +19,7 @@ import (
 //	transaction:  id, customerId ("N/A" when absent), amount, currency
 //	bank_account: customerId, currency
 func XGatewayHash(secret string, fields ...string) string {
-	sum := xgatewaySum(secret, fields...)
-	return base64.StdEncoding.EncodeToString(sum[:])
-}
-
-func xgatewaySum(secret string, fields ...string) [sha512.Size]byte {
-	buf := make([]byte, 0, 256) // on the stack for the usual sizes
-	for _, f := range fields {
-		buf = append(buf, f...)
-		buf = append(buf, '.')
-	}
-	return sha512.Sum512(append(buf, secret...))
-}
-
-// xgatewayHashMatches reports, in constant time, whether hash is the
-// standard padded base64 of the SHA-512 of fields and secret.
-func xgatewayHashMatches(hash, secret string, fields ...string) bool {
-	var got [sha512.Size + 2]byte // room for what a wrong length decodes to
-	enc := base64.StdEncoding.Strict()
-	if len(hash) != enc.EncodedLen(sha512.Size) {
-		return false
-	}
-	n, err := enc.Decode(got[:], []byte(hash))
-	if err != nil || n != sha512.Size {
-		return false
-	}
-	want := xgatewaySum(secret, fields...)
-	return subtle.ConstantTimeCompare(want[:], got[:n]) == 1
+	return wire.XGatewayHash(secret, fields...)
 }
 
 // XGatewayCallback is one authenticated XGateway callback: Type says which
@@ -101,162 +75,153 @@ func (v *XGatewayVerifier) GoString() string { return v.String() }
 // LogValue describes v without its secret, for log/slog.
 func (v *XGatewayVerifier) LogValue() slog.Value { return slog.StringValue(v.String()) }
 
-// xgatewayWire is every field of every callback type, decoded once. The
-// hashed fields take numbers too, as their literal text, in case a value
-// documented as a string arrives unquoted.
-type xgatewayWire struct {
-	CallbackType string     `json:"callbackType"`
-	Hash         *string    `json:"hash"`
-	ID           flexString `json:"id"`
-	CustomerID   *string    `json:"customerId"`
-	Amount       flexString `json:"amount"`
-	Currency     flexString `json:"currency"`
-	Status       string     `json:"status"`
-
-	DocsMissing            []docEntry `json:"docsMissing"`
-	KYCRejectLabel         string     `json:"kycRejectLabel"`
-	KYCEndUserErrorMessage string     `json:"kycEndUserErrorMessage"`
-	KYCProcessingStatus    string     `json:"kycProcessingStatus"`
-
-	InvoiceID       string          `json:"invoiceId"`
-	OrderID         string          `json:"orderId"`
-	Network         string          `json:"network"`
-	TransactionHash string          `json:"transactionHash"`
-	Type            string          `json:"type"`
-	ApplicationID   string          `json:"applicationId"`
-	Info            json.RawMessage `json:"info"`
-	Fee             json.RawMessage `json:"fee"`
-
-	IBAN          string `json:"iban"`
-	BIC           string `json:"bic"`
-	AccountNumber string `json:"accountNumber"`
-	SortCode      string `json:"sortCode"`
-	Country       string `json:"country"`
-}
-
-// flexString decodes a JSON string, a number as its literal text, or null.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	switch {
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-	case bytes.Equal(b, []byte("null")):
-	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
-		*f = flexString(b)
-	default:
-		return fmt.Errorf("want a string or a number")
-	}
-	return nil
-}
-
-func (w *xgatewayWire) customerID() string {
-	if w.CustomerID != nil {
-		return *w.CustomerID
-	}
-	return ""
-}
-
-// hashedFields returns the fields XGateway hashes, before the secret, for
-// w's callback type. The verifier and the sender share it, so that they
-// cannot disagree.
-func (w *xgatewayWire) hashedFields() ([]string, error) {
-	switch w.CallbackType {
-	case XGatewayTypeKYC:
-		return []string{w.customerID()}, nil
-	case XGatewayTypeTransaction:
-		txCustomer := w.customerID()
-		if txCustomer == "" {
-			txCustomer = "N/A"
-		}
-		return []string{string(w.ID), txCustomer, string(w.Amount), string(w.Currency)}, nil
-	case XGatewayTypeBankAccount:
-		return []string{w.customerID(), string(w.Currency)}, nil
-	default:
-		return nil, ErrUnknownCallbackType
-	}
-}
-
 // Verify authenticates body, the raw body of an XGateway callback, and
-// returns it decoded. The error matches [ErrMalformedBody] when body is not a
-// JSON object, [ErrUnknownCallbackType] for a type whose hashed fields are
-// unknown, and [ErrMissingHash] or [ErrBadHash] when the hash is absent or
-// wrong. The comparison takes the same time wherever the hashes differ.
+// returns it decoded. It reads the top level of the body strictly, so that
+// what it authenticates is what any JSON parser reads: a body with a
+// duplicate key, or a key that differs from a field's name only in case or
+// by Unicode folding ("CUSTOMERID", "cuſtomerId"), is refused. It checks
+// the hash before decoding anything but the hashed fields, so a forged body
+// costs a scan of its bytes and no allocation for its size.
+//
+// The error matches [ErrMalformedBody] when body is not exactly one JSON
+// object read alike by every parser, or a value has the wrong type;
+// [ErrUnknownCallbackType] for a type whose hashed fields are unknown;
+// [ErrMissingHash] when the hash is absent; and [ErrBadHash] when it is
+// wrong, or when a hashed field is not in the form XGateway sends it. The
+// comparison takes the same time wherever the hashes differ.
+//
+// The hashed fields are joined with ".", so one hash could verify other
+// splits of the same text: a transaction (77, 1234, 12.5, USD) as (77.1234,
+// 12, 5, USD). Verify refuses every split it can without refusing genuine
+// callbacks: a currency must be a code (2 to 12 of A-Z and 0-9), an amount
+// a decimal number, and a transaction id free of dots. What remains,
+// because customer ids are the merchant's own and may hold dots: a
+// customer id ending in "." and digits with an integer amount (transactions
+// (77, c.1, 5, USD) and (77, c, 1.5, USD) share a hash); a KYC callback for
+// a dotted customer id shares its hash with the bank account or transaction
+// callback whose fields spell that id (KYC "alice@example.COM" and bank
+// account ("alice@example", "COM")); and a transaction without a customer
+// shares its hash with one for customer "N/A". Such a forgery needs a
+// genuine hash for the other reading, and names a customer or transaction
+// that must then exist: confirm through XGateway's API before acting.
 func (v *XGatewayVerifier) Verify(body []byte) (XGatewayCallback, error) {
-	var w xgatewayWire
-	if err := decodeObject(body, &w); err != nil {
-		return XGatewayCallback{}, err
-	}
-	fields, err := w.hashedFields()
+	x, err := wire.ParseXGateway(body)
 	if err != nil {
-		return XGatewayCallback{}, err
+		return XGatewayCallback{}, fmt.Errorf("%w: %w", ErrMalformedBody, err)
 	}
-	customerID := w.customerID()
-	if w.Hash == nil || *w.Hash == "" {
+	fields, ferr := x.HashedFields()
+	if errors.Is(ferr, wire.ErrUnknownCallbackType) {
+		return XGatewayCallback{}, ErrUnknownCallbackType
+	}
+	hash, ok := x.Hash()
+	if !ok {
 		return XGatewayCallback{}, ErrMissingHash
 	}
-	if !xgatewayHashMatches(*w.Hash, v.secret, fields...) {
-		return XGatewayCallback{}, fmt.Errorf("%w: for a %s callback (wrong secret, or a field was changed)", ErrBadHash, w.CallbackType)
+	if ferr != nil {
+		return XGatewayCallback{}, fmt.Errorf("%w: %w", ErrBadHash, ferr)
 	}
-	cb := XGatewayCallback{Type: w.CallbackType}
-	switch w.CallbackType {
-	case XGatewayTypeKYC:
-		docs := make([]string, len(w.DocsMissing))
-		for i, d := range w.DocsMissing {
-			docs[i] = string(d)
-		}
-		cb.KYC = &XGatewayKYC{
-			CallbackType:           w.CallbackType,
-			CustomerID:             customerID,
-			DocsMissing:            docs,
-			Hash:                   *w.Hash,
-			KYCRejectLabel:         w.KYCRejectLabel,
-			KYCEndUserErrorMessage: w.KYCEndUserErrorMessage,
-			Status:                 XGatewayStatus(w.Status),
-			KYCProcessingStatus:    w.KYCProcessingStatus,
-		}
-	case XGatewayTypeTransaction:
-		cb.Transaction = &XGatewayTransaction{
-			CallbackType:    w.CallbackType,
-			ID:              string(w.ID),
-			CustomerID:      customerID,
-			Amount:          string(w.Amount),
-			Currency:        string(w.Currency),
-			Status:          w.Status,
-			InvoiceID:       w.InvoiceID,
-			OrderID:         w.OrderID,
-			Network:         w.Network,
-			TransactionHash: w.TransactionHash,
-			Type:            w.Type,
-			ApplicationID:   w.ApplicationID,
-			Info:            nullAsNil(w.Info),
-			Fee:             nullAsNil(w.Fee),
-			Hash:            *w.Hash,
-		}
-	case XGatewayTypeBankAccount:
-		cb.BankAccount = &XGatewayBankAccount{
-			CallbackType:  w.CallbackType,
-			CustomerID:    customerID,
-			Currency:      string(w.Currency),
-			IBAN:          w.IBAN,
-			BIC:           w.BIC,
-			AccountNumber: w.AccountNumber,
-			SortCode:      w.SortCode,
-			Country:       w.Country,
-			Status:        w.Status,
-			Hash:          *w.Hash,
-		}
+	if !wire.XGatewayHashMatches(hash, v.secret, fields...) {
+		return XGatewayCallback{}, fmt.Errorf("%w: for a %s callback (wrong secret, or a field was changed)", ErrBadHash, x.Type())
+	}
+	cb, err := decodeXGateway(&x, hash)
+	if err != nil {
+		return XGatewayCallback{}, fmt.Errorf("%w: %w", ErrMalformedBody, err)
 	}
 	return cb, nil
 }
 
-func nullAsNil(m json.RawMessage) json.RawMessage {
-	if bytes.Equal(m, []byte("null")) {
+// decodeXGateway builds the typed callback of an authenticated body.
+func decodeXGateway(x *wire.XGateway, hash string) (XGatewayCallback, error) {
+	d := xgatewayDecoder{x: x}
+	cb := XGatewayCallback{Type: x.Type()}
+	switch cb.Type {
+	case XGatewayTypeKYC:
+		cb.KYC = &XGatewayKYC{
+			CallbackType:           cb.Type,
+			CustomerID:             d.str("customerId"),
+			DocsMissing:            d.docs(),
+			Hash:                   hash,
+			KYCRejectLabel:         d.str("kycRejectLabel"),
+			KYCEndUserErrorMessage: d.str("kycEndUserErrorMessage"),
+			Status:                 XGatewayStatus(d.str("status")),
+			KYCProcessingStatus:    d.str("kycProcessingStatus"),
+		}
+	case XGatewayTypeTransaction:
+		cb.Transaction = &XGatewayTransaction{
+			CallbackType:    cb.Type,
+			ID:              d.str("id"),
+			CustomerID:      d.str("customerId"),
+			Amount:          d.str("amount"),
+			Currency:        d.str("currency"),
+			Status:          d.str("status"),
+			InvoiceID:       d.str("invoiceId"),
+			OrderID:         d.str("orderId"),
+			Network:         d.str("network"),
+			TransactionHash: d.str("transactionHash"),
+			Type:            d.str("type"),
+			ApplicationID:   d.str("applicationId"),
+			Info:            d.object("info"),
+			Fee:             d.object("fee"),
+			Hash:            hash,
+		}
+	case XGatewayTypeBankAccount:
+		cb.BankAccount = &XGatewayBankAccount{
+			CallbackType:  cb.Type,
+			CustomerID:    d.str("customerId"),
+			Currency:      d.str("currency"),
+			IBAN:          d.str("iban"),
+			BIC:           d.str("bic"),
+			AccountNumber: d.str("accountNumber"),
+			SortCode:      d.str("sortCode"),
+			Country:       d.str("country"),
+			Status:        d.str("status"),
+			Hash:          hash,
+		}
+	}
+	return cb, d.err
+}
+
+// xgatewayDecoder reads typed values from a parsed body, keeping the first
+// error.
+type xgatewayDecoder struct {
+	x   *wire.XGateway
+	err error
+}
+
+func (d *xgatewayDecoder) str(name string) string {
+	s, err := d.x.String(name)
+	if err != nil && d.err == nil {
+		d.err = err
+	}
+	return s
+}
+
+// docs decodes docsMissing in both documented shapes; null and absent
+// decode as an empty, non-nil slice.
+func (d *xgatewayDecoder) docs() []string {
+	raw := d.x.Raw("docsMissing")
+	if raw == nil || string(raw) == "null" {
+		return []string{}
+	}
+	var entries []docEntry
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		if d.err == nil {
+			d.err = fmt.Errorf("docsMissing: %s", describeJSONError(err))
+		}
 		return nil
 	}
-	return m
+	docs := make([]string, len(entries))
+	for i, e := range entries {
+		docs[i] = string(e)
+	}
+	return docs
+}
+
+// object returns a nested object as sent, nil for null or absent.
+func (d *xgatewayDecoder) object(name string) json.RawMessage {
+	raw := d.x.Raw(name)
+	if raw == nil || string(raw) == "null" {
+		return nil
+	}
+	return bytes.Clone(raw)
 }
