@@ -1,0 +1,583 @@
+package kyccb_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/kyccbtest"
+)
+
+func TestMemoryStoreContract(t *testing.T) {
+	kyccbtest.TestStore(t, kyccb.NewMemoryStore())
+}
+
+// memoryHarness drives one memory store on a fake clock, remembering the
+// token of each key's latest lease.
+type memoryHarness struct {
+	t      *testing.T
+	store  kyccb.Store
+	clock  *fakeClock
+	tokens map[string]string
+}
+
+type memoryStep func(h *memoryHarness)
+
+// Fingerprints of three bodies; the store treats them as opaque.
+const (
+	fpAccepted  = "fp-accepted"
+	fpNeedsInfo = "fp-needs-info"
+	fpRejected  = "fp-rejected"
+)
+
+// reserveStep reserves key for the body fp and expects want: nil for a
+// lease, whose token it keeps, or the sentinel Reserve must match.
+func reserveStep(key, fp string, lease time.Duration, want error) memoryStep {
+	return func(h *memoryHarness) {
+		h.t.Helper()
+		tok, err := h.store.Reserve(h.t.Context(), key, fp, lease)
+		switch {
+		case want == nil && err != nil:
+			h.t.Fatalf("Reserve(%s, %s): %v, want a lease", key, fp, err)
+		case want == nil && tok == "":
+			h.t.Fatalf("Reserve(%s, %s) returned an empty token", key, fp)
+		case want != nil && !errors.Is(err, want):
+			h.t.Fatalf("Reserve(%s, %s) = %q, %v, want an error matching %v", key, fp, tok, err, want)
+		case want != nil && tok != "":
+			h.t.Fatalf("Reserve(%s, %s) returned token %q with %v", key, fp, tok, err)
+		}
+		if want == nil {
+			h.tokens[key] = tok
+		}
+	}
+}
+
+// reserveFailsStep expects Reserve to fail as a store that cannot answer
+// does: an error that is neither of the two duplicates.
+func reserveFailsStep(key string) memoryStep {
+	return func(h *memoryHarness) {
+		h.t.Helper()
+		tok, err := h.store.Reserve(h.t.Context(), key, fpAccepted, time.Minute)
+		if err == nil || errors.Is(err, kyccb.ErrDuplicate) || errors.Is(err, kyccb.ErrDuplicateInProgress) {
+			h.t.Fatalf("Reserve(%s) = %q, %v, want the store's own error", key, tok, err)
+		}
+	}
+}
+
+func confirmStep(key, fp string, ttl time.Duration) memoryStep {
+	return confirmWithStep(key, key, fp, ttl)
+}
+
+// confirmWithStep confirms key with the token kept under the name tokenOf.
+func confirmWithStep(key, tokenOf, fp string, ttl time.Duration) memoryStep {
+	return func(h *memoryHarness) {
+		h.t.Helper()
+		if err := h.store.Confirm(h.t.Context(), key, h.tokens[tokenOf], fp, ttl); err != nil {
+			h.t.Fatalf("Confirm(%s, %s): %v", key, fp, err)
+		}
+	}
+}
+
+func releaseStep(key string) memoryStep { return releaseWithStep(key, key) }
+
+// releaseWithStep releases key with the token kept under the name tokenOf.
+func releaseWithStep(key, tokenOf string) memoryStep {
+	return func(h *memoryHarness) {
+		h.t.Helper()
+		if err := h.store.Release(h.t.Context(), key, h.tokens[tokenOf]); err != nil {
+			h.t.Fatalf("Release(%s): %v", key, err)
+		}
+	}
+}
+
+// rememberStep keeps key's current token under another name, to use it
+// after a newer lease replaced it.
+func rememberStep(key, as string) memoryStep {
+	return func(h *memoryHarness) { h.tokens[as] = h.tokens[key] }
+}
+
+func waitStep(d time.Duration) memoryStep {
+	return func(h *memoryHarness) { h.clock.Add(d) }
+}
+
+func TestMemoryStore(t *testing.T) {
+	const lease, ttl, longTTL = time.Minute, time.Hour, 72 * time.Hour
+	tests := []struct {
+		name  string
+		max   int
+		steps []memoryStep
+	}{
+		{"a lease holds against every body until the instant it ends", 10, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			waitStep(lease - time.Nanosecond),
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicateInProgress),
+			reserveStep("a", fpNeedsInfo, lease, kyccb.ErrDuplicateInProgress),
+			waitStep(time.Nanosecond),
+			reserveStep("a", fpAccepted, lease, nil),
+		}},
+		{"the applied body holds until the instant its TTL ends", 10, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			waitStep(lease / 2),
+			confirmStep("a", fpAccepted, ttl),
+			waitStep(ttl - time.Nanosecond),
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicate),
+			waitStep(time.Nanosecond),
+			reserveStep("a", fpAccepted, lease, nil),
+		}},
+		{"a return to an earlier body is a change", 10, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			confirmStep("a", fpAccepted, ttl),
+			reserveStep("a", fpNeedsInfo, lease, nil),
+			confirmStep("a", fpNeedsInfo, ttl),
+			reserveStep("a", fpNeedsInfo, lease, kyccb.ErrDuplicate),
+			reserveStep("a", fpAccepted, lease, nil),
+			confirmStep("a", fpAccepted, ttl),
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicate),
+		}},
+		{"a lease for another body holds off the applied one too", 10, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			confirmStep("a", fpAccepted, ttl),
+			reserveStep("a", fpNeedsInfo, lease, nil),
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicateInProgress),
+			reserveStep("a", fpRejected, lease, kyccb.ErrDuplicateInProgress),
+		}},
+		{"a released lease leaves the applied body as it was", 10, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			confirmStep("a", fpAccepted, ttl),
+			reserveStep("a", fpNeedsInfo, lease, nil),
+			releaseStep("a"),
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicate),
+			reserveStep("a", fpNeedsInfo, lease, nil),
+		}},
+		{"a released lease frees the key at once", 10, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			releaseStep("a"),
+			reserveStep("a", fpAccepted, lease, nil),
+		}},
+		{"keys are apart: one body applied for two customers", 10, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			reserveStep("b", fpAccepted, lease, nil),
+			confirmStep("a", fpAccepted, ttl),
+			reserveStep("b", fpAccepted, lease, kyccb.ErrDuplicateInProgress),
+			confirmStep("b", fpAccepted, ttl),
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicate),
+			reserveStep("b", fpAccepted, lease, kyccb.ErrDuplicate),
+		}},
+		{"an expired lease's token neither releases nor confirms the new lease", 10, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			rememberStep("a", "old"),
+			waitStep(lease),
+			reserveStep("a", fpNeedsInfo, lease, nil),
+			releaseWithStep("a", "old"),
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicateInProgress),
+			confirmWithStep("a", "old", fpAccepted, ttl),
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicateInProgress),
+			releaseStep("a"),
+			// The old delivery's body was not recorded.
+			reserveStep("a", fpAccepted, lease, nil),
+		}},
+		{"confirm after the lease ended records the body", 10, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			waitStep(2 * lease),
+			confirmStep("a", fpAccepted, ttl),
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicate),
+		}},
+		{"confirm after the lease ended and was swept records the body", 1, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			waitStep(lease),
+			reserveStep("b", fpAccepted, lease, nil), // sweeps a
+			releaseStep("b"),
+			confirmStep("a", fpAccepted, ttl),
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicate),
+		}},
+		{"a lease that outlives the applied body keeps the key until it ends", 1, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			confirmStep("a", fpAccepted, ttl),
+			waitStep(ttl - lease/2),
+			reserveStep("a", fpNeedsInfo, lease, nil),
+			waitStep(lease / 2), // the applied body expires; the lease has half to run
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicateInProgress),
+			reserveFailsStep("b"),
+			waitStep(lease / 2),
+			reserveStep("a", fpAccepted, lease, nil),
+		}},
+		{"a full store drops expired entries before live ones", 2, []memoryStep{
+			reserveStep("done", fpAccepted, lease, nil),
+			confirmStep("done", fpAccepted, ttl),
+			reserveStep("crashed", fpAccepted, lease, nil),
+			waitStep(lease),
+			reserveStep("new", fpAccepted, lease, nil),
+			reserveStep("done", fpAccepted, lease, kyccb.ErrDuplicate),
+		}},
+		{"a full store drops expired short records before a live long one applied earlier", 3, []memoryStep{
+			// Two handlers share the store: one keeps records for 72 h,
+			// the other for 1 h.
+			reserveStep("long", fpAccepted, lease, nil),
+			confirmStep("long", fpAccepted, longTTL),
+			reserveStep("short1", fpAccepted, lease, nil),
+			confirmStep("short1", fpAccepted, ttl),
+			reserveStep("short2", fpAccepted, lease, nil),
+			confirmStep("short2", fpAccepted, ttl),
+			waitStep(2 * ttl),
+			reserveStep("new1", fpAccepted, lease, nil),
+			reserveStep("new2", fpAccepted, lease, nil),
+			reserveStep("long", fpAccepted, lease, kyccb.ErrDuplicate),
+		}},
+		{"a full store then drops the record that expires soonest, not the oldest", 3, []memoryStep{
+			reserveStep("long", fpAccepted, lease, nil),
+			confirmStep("long", fpAccepted, longTTL),
+			reserveStep("short", fpAccepted, lease, nil),
+			confirmStep("short", fpAccepted, ttl),
+			reserveStep("running", fpAccepted, lease, nil),
+			reserveStep("new", fpAccepted, lease, nil),
+			reserveStep("long", fpAccepted, lease, kyccb.ErrDuplicate),
+			reserveStep("running", fpAccepted, lease, kyccb.ErrDuplicateInProgress),
+			reserveStep("short", fpAccepted, lease, nil),
+		}},
+		{"with one TTL, a full store drops the record applied longest ago", 3, []memoryStep{
+			reserveStep("first", fpAccepted, lease, nil),
+			reserveStep("second", fpAccepted, lease, nil),
+			confirmStep("second", fpAccepted, ttl),
+			waitStep(time.Second),
+			confirmStep("first", fpAccepted, ttl), // applied last, though reserved first
+			reserveStep("running", fpAccepted, lease, nil),
+			reserveStep("new", fpAccepted, lease, nil),
+			reserveStep("first", fpAccepted, lease, kyccb.ErrDuplicate),
+			reserveStep("running", fpAccepted, lease, kyccb.ErrDuplicateInProgress),
+			reserveStep("second", fpAccepted, lease, nil),
+		}},
+		{"a full store never drops an active lease, even the entry that expires soonest", 2, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			confirmStep("a", fpAccepted, ttl),
+			reserveStep("a", fpNeedsInfo, lease, nil),
+			reserveStep("b", fpAccepted, lease, nil),
+			confirmStep("b", fpAccepted, longTTL),
+			reserveStep("c", fpAccepted, lease, nil), // drops b, the one not leased
+			releaseStep("a"),
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicate),
+		}},
+		{"a store full of active leases refuses new ones and drops none", 2, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			reserveStep("b", fpAccepted, lease, nil),
+			reserveFailsStep("c"),
+			reserveStep("a", fpAccepted, lease, kyccb.ErrDuplicateInProgress),
+			reserveStep("b", fpAccepted, lease, kyccb.ErrDuplicateInProgress),
+			releaseStep("a"),
+			reserveStep("c", fpAccepted, lease, nil),
+		}},
+		{"a store full of active leases takes new ones as leases end", 2, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			reserveStep("b", fpAccepted, lease, nil),
+			waitStep(lease),
+			reserveStep("c", fpAccepted, lease, nil),
+			reserveStep("d", fpAccepted, lease, nil),
+		}},
+		{"a store full of active leases cannot record a body whose lease was swept", 1, []memoryStep{
+			reserveStep("a", fpAccepted, lease, nil),
+			waitStep(lease),
+			reserveStep("b", fpAccepted, lease, nil), // sweeps a
+			func(h *memoryHarness) {
+				h.t.Helper()
+				err := h.store.Confirm(h.t.Context(), "a", h.tokens["a"], fpAccepted, ttl)
+				if err == nil {
+					h.t.Fatal("Confirm into a store full of leases succeeded")
+				}
+			},
+			reserveStep("b", fpAccepted, lease, kyccb.ErrDuplicateInProgress),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			h := &memoryHarness{
+				t:      t,
+				store:  kyccb.NewMemoryStore(kyccb.WithMaxEntries(tt.max), kyccb.WithMemoryClock(clock.Now)),
+				clock:  clock,
+				tokens: map[string]string{},
+			}
+			for _, step := range tt.steps {
+				step(h)
+			}
+		})
+	}
+}
+
+func TestMemoryStoreTokensAreUnique(t *testing.T) {
+	clock := newFakeClock()
+	s := kyccb.NewMemoryStore(kyccb.WithMaxEntries(4), kyccb.WithMemoryClock(clock.Now))
+	seen := map[string]string{}
+	for i := range 50 {
+		// Leases that end, are released and are confirmed, over keys that
+		// come back, so that no path through the store is left out.
+		key := fmt.Sprint("k", i%5)
+		tok, err := s.Reserve(t.Context(), key, fmt.Sprint("fp", i), time.Minute)
+		if err != nil {
+			t.Fatalf("Reserve %d: %v", i, err)
+		}
+		if other, ok := seen[tok]; ok {
+			t.Fatalf("token %q handed out for %s and again for %s", tok, other, key)
+		}
+		seen[tok] = key
+		switch i % 3 {
+		case 0:
+			clock.Add(time.Minute)
+		case 1:
+			err = s.Release(t.Context(), key, tok)
+		case 2:
+			err = s.Confirm(t.Context(), key, tok, fmt.Sprint("fp", i), time.Hour)
+		}
+		if err != nil {
+			t.Fatalf("settling %d: %v", i, err)
+		}
+	}
+}
+
+func TestNewMemoryStorePanics(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []kyccb.MemoryOption
+	}{
+		{"a limit of zero entries", []kyccb.MemoryOption{kyccb.WithMaxEntries(0)}},
+		{"a negative limit", []kyccb.MemoryOption{kyccb.WithMaxEntries(-1)}},
+		{"a nil clock", []kyccb.MemoryOption{kyccb.WithMemoryClock(nil)}},
+		{"a zero option", []kyccb.MemoryOption{{}}},
+		{"a zero option after a good one", []kyccb.MemoryOption{kyccb.WithMaxEntries(1), {}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				err, _ := recover().(error)
+				if !errors.Is(err, kyccb.ErrConfig) {
+					t.Errorf("panic value %v, want an error matching ErrConfig", err)
+				}
+			}()
+			kyccb.NewMemoryStore(tt.opts...)
+		})
+	}
+}
+
+// BenchmarkMemoryStore measures a delivery's store work (reserve, confirm)
+// with the store at its default capacity, so that every new customer drops
+// the record that expires soonest, and reports the heap each entry takes.
+func BenchmarkMemoryStore(b *testing.B) {
+	keys := make([]string, 2*kyccb.DefaultMaxEntries)
+	key := func(i int) string { return fmt.Sprintf("sep12:id:%064x", i) }
+	const fp = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	// The keys count: a handler makes each and the store keeps it.
+	s := kyccb.NewMemoryStore()
+	ctx := b.Context()
+	for i := range kyccb.DefaultMaxEntries {
+		keys[i] = key(i)
+		tok, err := s.Reserve(ctx, keys[i], fp, time.Minute)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Confirm(ctx, keys[i], tok, fp, time.Hour); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perEntry := float64(after.HeapAlloc-before.HeapAlloc) / kyccb.DefaultMaxEntries
+	for i := kyccb.DefaultMaxEntries; i < len(keys); i++ {
+		keys[i] = key(i)
+	}
+	for i := 0; b.Loop(); i++ {
+		k := keys[i%len(keys)]
+		// No switch with a call in a case here: inside a b.Loop loop, that
+		// crashes go1.26.8's compiler (escape analysis, nil type).
+		tok, err := s.Reserve(ctx, k, fp, time.Minute)
+		if err == nil {
+			err = s.Confirm(ctx, k, tok, fp, time.Hour)
+		}
+		if err != nil && !errors.Is(err, kyccb.ErrDuplicate) {
+			b.Fatal(err)
+		}
+	}
+	runtime.KeepAlive(keys)
+	// After the loop: b.Loop drops metrics reported before it.
+	b.ReportMetric(perEntry, "heapB/entry")
+}
+
+// memoryModel is the memory store's documented behaviour, written as
+// plainly as possible: linear scans instead of a heap.
+type memoryModel struct {
+	max     int
+	entries map[string]*modelEntry
+}
+
+type modelEntry struct {
+	token    string
+	leaseEnd time.Time
+	fp       string
+	doneEnd  time.Time
+}
+
+// live returns key's entry with what ended by now forgotten, or nil.
+func (m *memoryModel) live(key string, now time.Time) *modelEntry {
+	e := m.entries[key]
+	if e == nil {
+		return nil
+	}
+	if e.token != "" && !now.Before(e.leaseEnd) {
+		e.token = ""
+	}
+	if e.fp != "" && !now.Before(e.doneEnd) {
+		e.fp = ""
+	}
+	if e.token == "" && e.fp == "" {
+		delete(m.entries, key)
+		return nil
+	}
+	return e
+}
+
+// add makes room as NewMemoryStore documents: expired entries go, then
+// the entry without an active lease that expires soonest.
+func (m *memoryModel) add(key string, now time.Time) (*modelEntry, bool) {
+	for k := range m.entries {
+		m.live(k, now)
+	}
+	if len(m.entries) >= m.max {
+		victim := ""
+		for k, e := range m.entries {
+			if e.token == "" && (victim == "" || e.doneEnd.Before(m.entries[victim].doneEnd)) {
+				victim = k
+			}
+		}
+		if victim == "" {
+			return nil, false
+		}
+		delete(m.entries, victim)
+	}
+	e := &modelEntry{}
+	m.entries[key] = e
+	return e, true
+}
+
+func (m *memoryModel) reserve(key, fp string, lease time.Duration, now time.Time, token string) string {
+	e := m.live(key, now)
+	switch {
+	case e != nil && e.token != "":
+		return "in progress"
+	case e != nil && e.fp == fp:
+		return "duplicate"
+	case e == nil:
+		var ok bool
+		if e, ok = m.add(key, now); !ok {
+			return "full"
+		}
+	}
+	e.token, e.leaseEnd = token, now.Add(lease)
+	return "lease"
+}
+
+func (m *memoryModel) confirm(key, token, fp string, ttl time.Duration, now time.Time) string {
+	e := m.live(key, now)
+	switch {
+	case e != nil && e.token != "" && e.token != token:
+		return "ok"
+	case e == nil:
+		var ok bool
+		if e, ok = m.add(key, now); !ok {
+			return "full"
+		}
+	}
+	e.token, e.fp, e.doneEnd = "", fp, now.Add(ttl)
+	return "ok"
+}
+
+func (m *memoryModel) release(key, token string, now time.Time) {
+	e := m.live(key, now)
+	if e == nil || e.token == "" || e.token != token {
+		return
+	}
+	e.token = ""
+	if e.fp == "" {
+		delete(m.entries, key)
+	}
+}
+
+// TestMemoryStoreAgreesWithModel runs random operations, on a fake clock
+// that never stands still, against the store and a model of what
+// NewMemoryStore documents, and compares every answer.
+func TestMemoryStoreAgreesWithModel(t *testing.T) {
+	pick := func(r *rand.Rand, s ...string) string { return s[r.IntN(len(s))] }
+	durations := func(r *rand.Rand, d ...time.Duration) time.Duration { return d[r.IntN(len(d))] }
+	for seed := range uint64(40) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 1))
+			clock := newFakeClock()
+			maxEntries := 1 + r.IntN(5)
+			s := kyccb.NewMemoryStore(kyccb.WithMaxEntries(maxEntries), kyccb.WithMemoryClock(clock.Now))
+			m := &memoryModel{max: maxEntries, entries: map[string]*modelEntry{}}
+			tokens := []string{"", "not-a-token"}
+			var history []string
+			fail := func(format string, args ...any) {
+				t.Helper()
+				t.Fatalf("after\n\t%s\n%s", strings.Join(history, "\n\t"), fmt.Sprintf(format, args...))
+			}
+			for range 3000 {
+				// Distinct instants keep expiry times apart, so that which
+				// entry goes first is never a tie.
+				clock.Add(time.Duration(1 + r.Int64N(int64(time.Second))))
+				if r.IntN(10) == 0 {
+					clock.Add(durations(r, time.Minute, time.Hour, 72*time.Hour))
+				}
+				now := clock.Now()
+				key := pick(r, "a", "b", "c", "d", "e", "f")
+				fp := pick(r, fpAccepted, fpNeedsInfo, fpRejected)
+				switch r.IntN(3) {
+				case 0:
+					lease := durations(r, 30*time.Second, time.Minute, 5*time.Minute)
+					tok, err := s.Reserve(t.Context(), key, fp, lease)
+					got := "lease"
+					switch {
+					case errors.Is(err, kyccb.ErrDuplicate):
+						got = "duplicate"
+					case errors.Is(err, kyccb.ErrDuplicateInProgress):
+						got = "in progress"
+					case err != nil:
+						got = "full"
+					}
+					history = append(history, fmt.Sprintf("%s Reserve(%s, %s, %s) = %s %q", now.Format(time.TimeOnly), key, fp, lease, got, tok))
+					if want := m.reserve(key, fp, lease, now, tok); got != want {
+						fail("the store answered %s, the model %s", got, want)
+					}
+					if got == "lease" {
+						tokens = append(tokens, tok)
+					}
+				case 1:
+					tok := pick(r, tokens...)
+					ttl := durations(r, 2*time.Minute, time.Hour, 72*time.Hour)
+					got := "ok"
+					if err := s.Confirm(t.Context(), key, tok, fp, ttl); err != nil {
+						got = "full"
+					}
+					history = append(history, fmt.Sprintf("%s Confirm(%s, %q, %s, %s) = %s", now.Format(time.TimeOnly), key, tok, fp, ttl, got))
+					if want := m.confirm(key, tok, fp, ttl, now); got != want {
+						fail("the store answered %s, the model %s", got, want)
+					}
+				case 2:
+					tok := pick(r, tokens...)
+					if err := s.Release(t.Context(), key, tok); err != nil {
+						fail("Release: %v", err)
+					}
+					history = append(history, fmt.Sprintf("%s Release(%s, %q)", now.Format(time.TimeOnly), key, tok))
+					m.release(key, tok, now)
+				}
+				if len(history) > 30 {
+					history = history[1:]
+				}
+			}
+		})
+	}
+}
