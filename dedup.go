@@ -86,9 +86,10 @@ type dedup struct {
 // NEEDS_INFO, ACCEPTED again) is never lost. SEP-12 retries are signed
 // anew but carry the same body.
 //
-// A callback's customer is, for SEP-12, the body's "id" (or, when the
-// anchor sends none, the request's path, for wallets that register one
-// URL per customer); for XGateway, the callback type and customerId, with
+// A callback's customer is, for SEP-12, the body's "id" (for the SEP-6,
+// SEP-24 and SEP-31 callbacks of the middleware form, the transaction's
+// id; with neither, the URL the request was sent to, path and query, for
+// wallets that register one URL per customer); for XGateway, the callback type and customerId, with
 // the transaction id for transactions and the currency for bank accounts.
 // Callbacks are authenticated first; unauthenticated requests never reach
 // the store.
@@ -203,23 +204,31 @@ func storeKey(kind string, parts ...string) string {
 	return kind + ":" + hex.EncodeToString(h.Sum(nil))
 }
 
-// sep12Key is the store key of a SEP-12 callback about customer id, or,
-// without one, of the path it was sent to.
-func sep12Key(id string, r *http.Request) string {
-	if id != "" {
+// sep12Key is the store key of a SEP-12 callback about customer id, or of
+// the transaction txID for the SEP-6, SEP-24 and SEP-31 callbacks the
+// middleware serves, or, with neither, of the URL it was sent to, path and
+// query, for wallets that register one URL per customer.
+func sep12Key(id, txID string, r *http.Request) string {
+	switch {
+	case id != "":
 		return storeKey("sep12:id", id)
+	case txID != "":
+		return storeKey("sep12:transaction", txID)
 	}
-	return storeKey("sep12:path", r.URL.Path)
+	return storeKey("sep12:url", r.URL.RequestURI())
 }
 
-// customerID returns the "id" of a SEP-12 body that is a valid JSON
-// object, "" when it has none.
-func customerID(body []byte) string {
+// callbackIDs returns the "id" of a SEP-12 body that is a valid JSON
+// object, and the id of its "transaction", "" when it has none.
+func callbackIDs(body []byte) (id, txID string) {
 	var c struct {
-		ID string `json:"id"`
+		ID          string `json:"id"`
+		Transaction struct {
+			ID string `json:"id"`
+		} `json:"transaction"`
 	}
-	json.Unmarshal(body, &c) // a wrong type leaves "", the path then serves
-	return c.ID
+	json.Unmarshal(body, &c) // a wrong type leaves "", the URL then serves
+	return c.ID, c.Transaction.ID
 }
 
 // xgatewayKey is the store key of an XGateway callback.

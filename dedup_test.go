@@ -11,7 +11,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -1160,21 +1159,11 @@ func BenchmarkXGatewayDedup(b *testing.B) {
 	}
 }
 
-// knownBug skips a test that shows a bug in the library not fixed yet,
-// unless KYCCB_KNOWN_BUGS is set: the test passes once the bug is fixed,
-// and then loses its call to knownBug.
-func knownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("KYCCB_KNOWN_BUGS") == "" {
-		t.Skip("known bug, not fixed yet (set KYCCB_KNOWN_BUGS=1 to run): " + bug)
-	}
-}
 
 // TestDedupSEP12PathKeys covers SEP-12 bodies without a top-level "id",
 // which WithDedup keys by where they were sent.
 func TestDedupSEP12PathKeys(t *testing.T) {
 	t.Run("id-less bodies sent to URLs that differ in the query alone are different customers", func(t *testing.T) {
-		knownBug(t, "sep12Key keys by r.URL.Path and drops the query, so the second customer's callback is answered 200 and lost")
 		var got []string
 		h := kyccb.SEP12(testAddress, testHost, func(_ context.Context, c kyccb.Customer) error {
 			got = append(got, string(c.Status))
@@ -1224,7 +1213,6 @@ func TestDedupSEP12PathKeys(t *testing.T) {
 		},
 	}
 	t.Run("a transaction callback redelivered after another transaction's is not run again", func(t *testing.T) {
-		knownBug(t, "sep12Key keys every id-less body sent to one path alike, so only the last transaction's body is remembered")
 		rig := newDedupRig(t, txForm)
 		wantReply(t, rig.deliver("tx-1", "pending_anchor", 0), http.StatusOK)
 		wantReply(t, rig.deliver("tx-2", "pending_anchor", 0), http.StatusOK)
@@ -1232,7 +1220,6 @@ func TestDedupSEP12PathKeys(t *testing.T) {
 		rig.check([]string{"tx-1 pending_anchor", "tx-2 pending_anchor"})
 	})
 	t.Run("two transactions' callbacks do not wait for each other", func(t *testing.T) {
-		knownBug(t, "sep12Key keys every id-less body sent to one path alike, so one lease holds every transaction of the anchor")
 		rig := newDedupRig(t, txForm)
 		finish := rig.deliverBlocked("tx-1", "pending_anchor", 0)
 		wantReply(t, rig.deliver("tx-2", "pending_anchor", 0), http.StatusOK)

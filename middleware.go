@@ -87,7 +87,7 @@ func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.H
 			if err = decodeObject(body, &c); err == nil {
 				key := ""
 				if v.cfg.dedup.store != nil {
-					key = sep12Key(c.ID, r)
+					key = sep12Key(c.ID, "", r)
 				}
 				callOnce(&v.cfg, w, r, modeSEP12, key, body, withCallback(r.Context(), body, at), fn, c, start)
 				return
@@ -115,7 +115,8 @@ func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 		}
 		key := ""
 		if v.cfg.dedup.store != nil {
-			key = sep12Key(customerID(body), r)
+			id, txID := callbackIDs(body)
+			key = sep12Key(id, txID, r)
 		}
 		v.cfg.serveOnce(w, restore(r, body, at), modeSEP12, key, body, next, start)
 	})

@@ -116,6 +116,9 @@ func (c *config) report(r *http.Request, mode string, code int, err error) {
 	}
 	level, msg := slog.LevelWarn, "kyccb: callback rejected"
 	switch {
+	case errors.Is(err, ErrDuplicateInProgress):
+		// The sender's retry will be processed: routine, not a failure.
+		level, msg = slog.LevelDebug, "kyccb: callback deferred while another delivery for its customer runs"
 	case code >= 500:
 		level, msg = slog.LevelError, "kyccb: callback failed"
 	case code < 300:
