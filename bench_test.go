@@ -7,8 +7,10 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,14 +146,43 @@ type xgatewayFixture struct {
 	floor   func()
 }
 
+// xgatewayWireFields is a plain struct of every XGateway wire field, as
+// encoding/json decodes it: the floor's decoding.
+type xgatewayWireFields struct {
+	CallbackType           string            `json:"callbackType"`
+	Hash                   string            `json:"hash"`
+	ID                     string            `json:"id"`
+	CustomerID             string            `json:"customerId"`
+	Amount                 string            `json:"amount"`
+	Currency               string            `json:"currency"`
+	Status                 string            `json:"status"`
+	DocsMissing            []json.RawMessage `json:"docsMissing"`
+	KYCRejectLabel         string            `json:"kycRejectLabel"`
+	KYCEndUserErrorMessage string            `json:"kycEndUserErrorMessage"`
+	KYCProcessingStatus    string            `json:"kycProcessingStatus"`
+	InvoiceID              string            `json:"invoiceId"`
+	OrderID                string            `json:"orderId"`
+	Network                string            `json:"network"`
+	TransactionHash        string            `json:"transactionHash"`
+	Type                   string            `json:"type"`
+	ApplicationID          string            `json:"applicationId"`
+	Info                   json.RawMessage   `json:"info"`
+	Fee                    json.RawMessage   `json:"fee"`
+	IBAN                   string            `json:"iban"`
+	BIC                    string            `json:"bic"`
+	AccountNumber          string            `json:"accountNumber"`
+	SortCode               string            `json:"sortCode"`
+	Country                string            `json:"country"`
+}
+
+// newXGatewayFixture measures a KYC callback against its floor: SHA-512 of
+// the hashed fields plus encoding/json decoding the same body into a plain
+// struct of its wire fields.
 func newXGatewayFixture(tb testing.TB) *xgatewayFixture {
 	body := []byte(xgatewayBody(tb, nil))
 	h := kyccb.XGateway(testSecret, func(context.Context, kyccb.XGatewayKYC) error { return nil })
 	floor := func() {
-		var k struct {
-			CallbackType, CustomerID, Hash, Status string
-			DocsMissing                            []struct{ DocType string }
-		}
+		var k xgatewayWireFields
 		if err := json.Unmarshal(body, &k); err != nil {
 			panic(err)
 		}
@@ -161,6 +192,50 @@ func newXGatewayFixture(tb testing.TB) *xgatewayFixture {
 		}
 	}
 	return &xgatewayFixture{valid: newReusableRequest(body, nil), handler: h, floor: floor}
+}
+
+// forgedMiB returns a forged SEP-12 request and a forged XGateway request
+// of 1 MiB each, and handlers for them: what an attacker with no key or
+// secret can make a receiver do.
+func forgedMiB(tb testing.TB) (sep12, xgw *reusableRequest, sep12H, xgwH http.Handler) {
+	now := time.Unix(1700000000, 0)
+	const size = 1 << 20
+	// SEP-12: a JSON object padded to 1 MiB, signed by another key.
+	pad := strings.Repeat("x", size-len(`{"id":"c-1","status":"ACCEPTED","pad":""}`))
+	sbody := []byte(`{"id":"c-1","status":"ACCEPTED","pad":"` + pad + `"}`)
+	other := "SBGWSG6BTNCKCOB3DIFBGCVMUPQFYPA2G4O34RMTB343OYPXU5DJDVMN"
+	sep12 = newReusableRequest(sbody, map[string]string{"Signature": sign(tb, other, testHost, string(sbody), now)})
+	sep12H = kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
+		kyccb.WithClock(func() time.Time { return now }), kyccb.WithMaxBodyBytes(2<<20),
+		kyccb.WithLogger(slog.New(slog.DiscardHandler)))
+	// XGateway: a KYC callback whose docsMissing is empty strings, with a
+	// wrong hash: the allocation bomb of the red-team round.
+	head := `{"callbackType":"kyc","customerId":"c-1","hash":"` + kyccb.XGatewayHash("not-the-secret", "c-1") + `","docsMissing":[`
+	n := (size - len(head) - 2) / 3
+	xbody := []byte(head + strings.TrimSuffix(strings.Repeat(`"",`, n), ",") + `]}`)
+	xgw = newReusableRequest(xbody, nil)
+	xgwH = kyccb.XGateway(testSecret, func(context.Context, kyccb.XGatewayKYC) error { return nil },
+		kyccb.WithMaxBodyBytes(2<<20), kyccb.WithLogger(slog.New(slog.DiscardHandler)))
+	return sep12, xgw, sep12H, xgwH
+}
+
+// BenchmarkForgedMiB compares what a forged 1 MiB body costs in each mode;
+// goal: XGateway at most twice SEP-12.
+func BenchmarkForgedMiB(b *testing.B) {
+	sep12, xgw, sep12H, xgwH := forgedMiB(b)
+	w := &discardWriter{h: http.Header{}}
+	b.Run("sep12", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sep12.serve(sep12H, w)
+		}
+	})
+	b.Run("xgateway", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			xgw.serve(xgwH, w)
+		}
+	})
 }
 
 func BenchmarkXGateway(b *testing.B) {
@@ -205,8 +280,14 @@ func alternate(rounds, iters int, contenders ...func()) []time.Duration {
 func BenchmarkRatios(b *testing.B) {
 	fx := newSEP12Fixture(b)
 	xfx := newXGatewayFixture(b)
+	fs, fx1, fsH, fxH := forgedMiB(b)
 	w := &discardWriter{h: http.Header{}}
 	for b.Loop() {
+		f := alternate(10, 5,
+			func() { fs.serve(fsH, w) },
+			func() { fx1.serve(fxH, w) },
+		)
+		b.ReportMetric(float64(f[1])/float64(f[0]), "forged-MiB-xgw/sep12")
 		d := alternate(40, 250,
 			func() { fx.valid.serve(fx.handler, w) },
 			fx.floor,
