@@ -3,7 +3,6 @@ package kyccb
 import (
 	"context"
 	"crypto/ed25519"
-	"fmt"
 
 	"github.com/kyccb/kyccb/internal/wire"
 )
@@ -95,12 +94,4 @@ func verifyAny(keys []ed25519.PublicKey, msg, sig []byte) bool {
 		}
 	}
 	return false
-}
-
-// keyName is how an error names a key: its address, which is public.
-func keyName(k ed25519.PublicKey) string {
-	if a := wire.Address(k); a != "" {
-		return a
-	}
-	return fmt.Sprintf("a %d-byte key", len(k))
 }

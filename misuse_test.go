@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +21,10 @@ func TestOptionOfAnotherRoleDoesNotCompile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds programs with the go command: run without -short")
 	}
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is not on PATH: %v", err)
+	}
 	// Inside the module, so that the programs import this checkout; the
 	// leading underscore keeps ./... patterns away from it.
 	dir, err := os.MkdirTemp(".", "_misuse")

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -330,14 +329,4 @@ func TestDiagnosisWithoutHook(t *testing.T) {
 	if !errors.Is(err, kyccb.ErrBadSignature) || !strings.Contains(err.Error(), `valid for host "wallet.example.org:443"`) {
 		t.Errorf("Verify: %v, want ErrBadSignature explaining the :443", err)
 	}
-}
-
-// mustJSON is v as JSON.
-func mustJSON(t testing.TB, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
