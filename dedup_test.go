@@ -1159,7 +1159,6 @@ func BenchmarkXGatewayDedup(b *testing.B) {
 	}
 }
 
-
 // TestDedupSEP12PathKeys covers SEP-12 bodies without a top-level "id",
 // which WithDedup keys by where they were sent.
 func TestDedupSEP12PathKeys(t *testing.T) {
