@@ -58,6 +58,11 @@ var (
 	// (503, so the sender retries).
 	ErrKeysUnavailable = errors.New("kyccb: signing keys unavailable")
 
+	// ErrDuplicate: under [WithDedup], the callback's body is the one last
+	// applied for its customer: a redelivery, answered 200 without running
+	// the function.
+	ErrDuplicate = errors.New("kyccb: callback already processed")
+
 	// ErrDuplicateInProgress: under [WithDedup], another delivery of the
 	// same callback holds its lease and may still be running the function
 	// (503 with Retry-After, so the sender retries later).

@@ -81,145 +81,115 @@ func NewMemoryStore(opts ...MemoryOption) Store {
 	return s
 }
 
-// memoryStore keeps its entries in a map, and each entry in one of two
-// lists, oldest first: leases in the order they were taken and done entries
-// in the order they were confirmed. With one lease duration and one TTL per
-// handler, list order is expiry order, so expired entries are found at the
-// fronts without a scan.
+// TEMPORARY (h-redis): a minimal memoryStore for the new Store interface,
+// so that the package compiles; the lead's memory.go replaces it.
 type memoryStore struct {
 	mu      sync.Mutex
 	entries map[string]*memoryEntry
-	leases  memoryList
-	done    memoryList
 	max     int
 	now     func() time.Time
 	seq     uint64 // the last token handed out
 }
 
 type memoryEntry struct {
-	key        string
-	token      string // the lease's token; "" once done
-	expires    time.Time
-	prev, next *memoryEntry
+	token       string // the lease's token, "" when none
+	leaseEnds   time.Time
+	fingerprint string // last applied, "" when none
+	doneEnds    time.Time
 }
 
-func (e *memoryEntry) expired(now time.Time) bool { return !now.Before(e.expires) }
+// live reports whether e holds a lease or an applied record at now, and
+// clears the parts of it that have expired.
+func (e *memoryEntry) live(now time.Time) bool {
+	if e.token != "" && !now.Before(e.leaseEnds) {
+		e.token = ""
+	}
+	if e.fingerprint != "" && !now.Before(e.doneEnds) {
+		e.fingerprint = ""
+	}
+	return e.token != "" || e.fingerprint != ""
+}
 
-func (s *memoryStore) Reserve(_ context.Context, key string, lease time.Duration) (string, State, error) {
+func (s *memoryStore) get(key string, now time.Time) *memoryEntry {
+	e, ok := s.entries[key]
+	if !ok {
+		return nil
+	}
+	if !e.live(now) {
+		delete(s.entries, key)
+		return nil
+	}
+	return e
+}
+
+func (s *memoryStore) add(key string, now time.Time) (*memoryEntry, error) {
+	if len(s.entries) >= s.max {
+		for k, e := range s.entries {
+			if !e.live(now) || e.token == "" {
+				delete(s.entries, k)
+			}
+			if len(s.entries) < s.max {
+				break
+			}
+		}
+		if len(s.entries) >= s.max {
+			return nil, errMemoryFull
+		}
+	}
+	e := &memoryEntry{}
+	s.entries[key] = e
+	return e, nil
+}
+
+func (s *memoryStore) Reserve(_ context.Context, key, fingerprint string, lease time.Duration) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	s.sweep(now, 2)
-	if e, ok := s.entries[key]; ok {
-		if !e.expired(now) {
-			if e.token == "" {
-				return "", StateDone, nil
-			}
-			return "", StateInProgress, nil
-		}
-		s.remove(e)
+	e := s.get(key, now)
+	if e != nil && e.fingerprint != "" && e.fingerprint == fingerprint {
+		return "", ErrDuplicate
 	}
-	if !s.makeRoom(now) {
-		return "", 0, errMemoryFull
+	if e != nil && e.token != "" {
+		return "", ErrDuplicateInProgress
+	}
+	if e == nil {
+		var err error
+		if e, err = s.add(key, now); err != nil {
+			return "", err
+		}
 	}
 	s.seq++
-	e := &memoryEntry{key: key, token: strconv.FormatUint(s.seq, 36), expires: now.Add(lease)}
-	s.entries[key] = e
-	s.leases.pushBack(e)
-	return e.token, StateReserved, nil
+	e.token, e.leaseEnds = strconv.FormatUint(s.seq, 36), now.Add(lease)
+	return e.token, nil
 }
 
-func (s *memoryStore) Confirm(_ context.Context, key, token string, ttl time.Duration) error {
+func (s *memoryStore) Confirm(_ context.Context, key, token, fingerprint string, ttl time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	e, ok := s.entries[key]
-	if ok && e.expired(now) {
-		s.remove(e)
-		ok = false
+	e := s.get(key, now)
+	if e != nil && e.token != "" && e.token != token {
+		return nil
 	}
-	switch {
-	case !ok:
-		if !s.makeRoom(now) {
-			return errMemoryFull
+	if e == nil {
+		var err error
+		if e, err = s.add(key, now); err != nil {
+			return err
 		}
-		e = &memoryEntry{key: key}
-		s.entries[key] = e
-	case e.token == token:
-		s.leases.remove(e)
-	default:
-		return nil // done already, or another delivery's lease
 	}
-	e.token, e.expires = "", now.Add(ttl)
-	s.done.pushBack(e)
+	e.token = ""
+	e.fingerprint, e.doneEnds = fingerprint, now.Add(ttl)
 	return nil
 }
 
 func (s *memoryStore) Release(_ context.Context, key, token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.entries[key]; ok && e.token != "" && e.token == token {
-		s.remove(e)
-	}
-	return nil
-}
-
-// sweep drops up to n expired entries from the front of each list, so that
-// memory is reclaimed as new entries come in.
-func (s *memoryStore) sweep(now time.Time, n int) {
-	for _, l := range []*memoryList{&s.leases, &s.done} {
-		for i := 0; i < n && l.head != nil && l.head.expired(now); i++ {
-			s.remove(l.head)
+	if e := s.get(key, s.now()); e != nil && e.token != "" && e.token == token {
+		e.token = ""
+		if !e.live(s.now()) {
+			delete(s.entries, key)
 		}
 	}
-}
-
-// makeRoom reports whether one more entry fits, dropping expired entries
-// and then the oldest done one if need be.
-func (s *memoryStore) makeRoom(now time.Time) bool {
-	if len(s.entries) < s.max {
-		return true
-	}
-	s.sweep(now, len(s.entries))
-	if len(s.entries) >= s.max && s.done.head != nil {
-		s.remove(s.done.head)
-	}
-	return len(s.entries) < s.max
-}
-
-func (s *memoryStore) remove(e *memoryEntry) {
-	delete(s.entries, e.key)
-	if e.token != "" {
-		s.leases.remove(e)
-	} else {
-		s.done.remove(e)
-	}
-}
-
-// memoryList is a doubly linked list threaded through the entries, so that
-// an entry costs one allocation.
-type memoryList struct{ head, tail *memoryEntry }
-
-func (l *memoryList) pushBack(e *memoryEntry) {
-	e.prev, e.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = e
-	} else {
-		l.head = e
-	}
-	l.tail = e
-}
-
-func (l *memoryList) remove(e *memoryEntry) {
-	if e.prev != nil {
-		e.prev.next = e.next
-	} else {
-		l.head = e.next
-	}
-	if e.next != nil {
-		e.next.prev = e.prev
-	} else {
-		l.tail = e.prev
-	}
-	e.prev, e.next = nil, nil
+	return nil
 }
