@@ -52,10 +52,10 @@ const (
 type Store interface {
 	// Reserve takes a lease on key for the duration lease and returns a
 	// token that no other reservation of any key has. It returns
+	// ErrDuplicate if fingerprint is the one last applied for key and that
+	// record has not expired, even while a lease is held, and otherwise
 	// ErrDuplicateInProgress if another delivery holds an unexpired lease
-	// on key, and ErrDuplicate if fingerprint is the one last applied for
-	// key and that record has not expired. Taking a lease leaves the
-	// applied record as it is.
+	// on key. Taking a lease leaves the applied record as it is.
 	Reserve(ctx context.Context, key, fingerprint string, lease time.Duration) (token string, err error)
 
 	// Confirm records fingerprint as the one last applied for key, for

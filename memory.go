@@ -159,10 +159,13 @@ func (s *memoryStore) Reserve(_ context.Context, key, fingerprint string, lease 
 	s.sweep(now, 2)
 	e := s.get(key, now)
 	switch {
-	case e != nil && e.token != "":
-		return "", ErrDuplicateInProgress
+	// A redelivery of the body last applied is answered as one even while
+	// another delivery holds the lease: a 503 would have its retry come
+	// after that delivery, and re-apply an older status over a newer one.
 	case e != nil && e.fp == fingerprint:
 		return "", ErrDuplicate
+	case e != nil && e.token != "":
+		return "", ErrDuplicateInProgress
 	case e == nil:
 		var err error
 		if e, err = s.add(key, now); err != nil {
