@@ -136,8 +136,10 @@ func WithErrorHook(hook func(*http.Request, error)) Option {
 }
 
 // WithLogger sets the logger rejections and failures are logged to: a
-// rejection at level Warn and a failure of the callback function or of the
-// service at level Error, with the mode, the reply status and the reason.
+// rejection at level Warn, a failure of the callback function or of the
+// service (500, 503) at level Error, and a delivery deferred while another
+// for the same customer runs at level Debug, each with the mode, the reply
+// status and the reason.
 //
 // Without WithLogger and without [WithErrorHook], handlers log to
 // [slog.Default], so that a wrong host, a key rotation or a clock problem
