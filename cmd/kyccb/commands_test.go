@@ -177,8 +177,15 @@ func TestSendIntoListen(t *testing.T) {
 				t.Fatalf("listen printed %d reports for one callback:\n%s", len(reps)-before, l.stdout.String())
 			}
 			r := reps[len(reps)-1]
-			if r.Verdict != tt.wantVerdict || r.CustomerID != "c-1" || r.Status != tt.wantStatus {
-				t.Errorf("listen reported verdict %q, customer %q, status %q; want %q, c-1, %q", r.Verdict, r.CustomerID, r.Status, tt.wantVerdict, tt.wantStatus)
+			customer, status := r.CustomerID, r.Status
+			if r.Verdict == "rejected" {
+				if r.Unverified == nil || customer != "" || status != "" {
+					t.Fatalf("a rejected callback's customer and status are not under unverified: %+v", r)
+				}
+				customer, status = r.Unverified.CustomerID, r.Unverified.Status
+			}
+			if r.Verdict != tt.wantVerdict || customer != "c-1" || status != tt.wantStatus {
+				t.Errorf("listen reported verdict %q, customer %q, status %q; want %q, c-1, %q", r.Verdict, customer, status, tt.wantVerdict, tt.wantStatus)
 			}
 			if r.HTTPStatus != sent.HTTPStatus {
 				t.Errorf("listen reports the reply %d, send got %d", r.HTTPStatus, sent.HTTPStatus)
@@ -356,8 +363,12 @@ func TestSendIntoListenXGateway(t *testing.T) {
 				t.Fatalf("listen printed %d reports for one callback", len(reps)-before)
 			}
 			r := reps[len(reps)-1]
-			if r.Verdict != tt.wantVerdict || r.CallbackType != tt.wantType || r.CustomerID != "m-1" || r.Status != tt.wantStatus {
-				t.Errorf("listen reported %q %q %q %q, want %q %q m-1 %q", r.Verdict, r.CallbackType, r.CustomerID, r.Status, tt.wantVerdict, tt.wantType, tt.wantStatus)
+			c := claims{CustomerID: r.CustomerID, Status: r.Status, CallbackType: r.CallbackType}
+			if r.Verdict == "rejected" && r.Unverified != nil {
+				c = *r.Unverified
+			}
+			if r.Verdict != tt.wantVerdict || c.CallbackType != tt.wantType || c.CustomerID != "m-1" || c.Status != tt.wantStatus {
+				t.Errorf("listen reported %q %+v, want %q %q m-1 %q", r.Verdict, c, tt.wantVerdict, tt.wantType, tt.wantStatus)
 			}
 			if tt.wantDiagnosis != "" && (len(r.Diagnosis) == 0 || !strings.Contains(r.Diagnosis[0], tt.wantDiagnosis)) {
 				t.Errorf("diagnosis %q, want %q in it", r.Diagnosis, tt.wantDiagnosis)
@@ -444,7 +455,7 @@ func TestVerifyJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if r.Verdict != "rejected" || r.CustomerID != "c-7" || r.Status != "NEEDS_INFO" || r.SignedAt != captureT || r.AgeSeconds == nil || *r.AgeSeconds != 0 ||
+	if r.Verdict != "rejected" || r.Unverified == nil || r.Unverified.CustomerID != "c-7" || r.Unverified.Status != "NEEDS_INFO" || r.CustomerID != "" || r.SignedAt != captureT || r.AgeSeconds == nil || *r.AgeSeconds != 0 ||
 		!strings.HasPrefix(r.Reason, "kyccb: signature does not verify") || len(r.Diagnosis) != 1 || !strings.HasPrefix(r.Diagnosis[0], "body changed after signing") {
 		t.Errorf("verify --json printed %+v", r)
 	}

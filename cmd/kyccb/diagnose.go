@@ -178,10 +178,11 @@ type sep12Match struct {
 func findSEP12Match(ev sep12Evidence, sig kyccb.Signature, legacy string, both bool) (sep12Match, bool) {
 	hosts := candidateHosts(ev.host, ev.requestHost)
 	bodies := bodyVariants(ev.body)
+	var msg []byte // reused: the body may be large
 	try := func(s kyccb.Signature) (sep12Match, bool) {
 		for _, b := range bodies {
 			for _, h := range hosts {
-				msg := []byte(s.Timestamp + "." + h.host + "." + string(b.body))
+				msg = append(append(append(append(append(msg[:0], s.Timestamp...), '.'), h.host...), '.'), b.body...)
 				for _, k := range ev.keys {
 					if len(k) == ed25519.PublicKeySize && ed25519.Verify(k, msg, s.Bytes) {
 						return sep12Match{host: h, body: b, key: k}, true
@@ -210,13 +211,13 @@ func findSEP12Match(ev sep12Evidence, sig kyccb.Signature, legacy string, both b
 // received: someone changed t to make a stale callback look fresh.
 func findEditedT(ev sep12Evidence, sig kyccb.Signature) (int64, bool) {
 	t := sig.Time.Unix()
-	suffix := []byte("." + ev.host + "." + string(ev.body))
+	var msg []byte // reused: the body may be large
 	for d := int64(1); d <= 300; d++ {
 		for _, c := range []int64{t - d, t + d} {
 			if c < 0 {
 				continue
 			}
-			msg := append(strconv.AppendInt(nil, c, 10), suffix...)
+			msg = append(append(append(append(strconv.AppendInt(msg[:0], c, 10), '.'), ev.host...), '.'), ev.body...)
 			for _, k := range ev.keys {
 				if len(k) == ed25519.PublicKeySize && ed25519.Verify(k, msg, sig.Bytes) {
 					return c, true

@@ -6,6 +6,10 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/kyccb/kyccb"
+	"github.com/stellar/go-stellar-sdk/keypair"
+	"github.com/stellar/go-stellar-sdk/strkey"
 )
 
 // newFlagSet returns a flag set that prints usage, then the flags, to
@@ -15,8 +19,12 @@ func newFlagSet(name, usage string, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, strings.TrimSpace(usage))
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 { // a command without flags gets no empty section
+			fmt.Fprintln(stderr, "\nFlags:")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }
@@ -37,14 +45,19 @@ func parseFlags(fs *flag.FlagSet, args []string, maxArgs int) error {
 }
 
 // listFlag is a flag that may be repeated; each value may also hold
-// several comma-separated items.
+// several comma-separated items, with spaces after the commas. Items are
+// otherwise kept as given: a key with white space around it is an error
+// that says so, not something trimmed without a word.
 type listFlag []string
 
 func (l *listFlag) String() string { return strings.Join(*l, ",") }
 
 func (l *listFlag) Set(v string) error {
-	for item := range strings.SplitSeq(v, ",") {
-		if item = strings.TrimSpace(item); item != "" {
+	for i, item := range strings.Split(v, ",") {
+		if i > 0 {
+			item = strings.TrimLeft(item, " ")
+		}
+		if item != "" {
 			*l = append(*l, item)
 		}
 	}
@@ -79,10 +92,61 @@ func checkMode(mode string) error {
 	return nil
 }
 
-// readInput reads a file, or standard input for "-".
-func readInput(name string, stdin io.Reader) ([]byte, error) {
+// readInput reads a file, or standard input for "-". The error names
+// flag, the flag (or argument) that named the file, and is a usage error:
+// the command was given something it cannot use.
+func readInput(flag, name string, stdin io.Reader) ([]byte, error) {
+	var b []byte
+	var err error
 	if name == "-" {
-		return io.ReadAll(stdin)
+		if b, err = io.ReadAll(stdin); err != nil {
+			return nil, fmt.Errorf("%w: %s: reading standard input: %w", errUsage, flag, err)
+		}
+		return b, nil
 	}
-	return os.ReadFile(name)
+	if b, err = os.ReadFile(name); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", errUsage, flag, err)
+	}
+	return b, nil
+}
+
+// parseSigningKeys parses the anchor's public keys given with
+// --signing-key. Its errors never repeat a key: what was pasted may be a
+// seed.
+func parseSigningKeys(keys []string) (kyccb.StaticKeys, error) {
+	for i, k := range keys {
+		which := "--signing-key"
+		if len(keys) > 1 {
+			which = fmt.Sprintf("--signing-key (key %d)", i+1)
+		}
+		switch {
+		case strings.TrimSpace(k) != k:
+			return nil, fmt.Errorf("%w: %s: signing key has leading or trailing white space", errUsage, which)
+		case strkey.IsValidEd25519SecretSeed(k):
+			return nil, fmt.Errorf("%w: %s: got a secret seed (S...), want the anchor's public key (G...)", errUsage, which)
+		}
+		if _, err := kyccb.ParseKey(k); err != nil {
+			return nil, fmt.Errorf("%w: %s: signing key is not a Stellar public key (G...)", errUsage, which)
+		}
+	}
+	trusted, err := kyccb.ParseKeys(keys...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --signing-key: %w", errUsage, err)
+	}
+	return trusted, nil
+}
+
+// checkSeed checks the secret seed that signs, read from source (a flag
+// or an environment variable). Its errors never repeat the seed.
+func checkSeed(source, seed string) error {
+	switch {
+	case strings.TrimSpace(seed) != seed:
+		return fmt.Errorf("%w: %s: seed has leading or trailing white space", errUsage, source)
+	case strkey.IsValidEd25519PublicKey(seed):
+		return fmt.Errorf("%w: %s: got a public key (G...), want the secret seed (S...)", errUsage, source)
+	}
+	if _, err := keypair.ParseFull(seed); err != nil {
+		return fmt.Errorf("%w: %s: not a Stellar secret seed (S...)", errUsage, source)
+	}
+	return nil
 }

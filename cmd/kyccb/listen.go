@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/kyccb/kyccb"
@@ -20,10 +21,28 @@ Usage: kyccb listen --mode sep12 --signing-key G... [--host HOST] [--addr 127.0.
 Runs a verifying receiver on every path of --addr and prints each callback:
 its verdict, the decoded customer and status, and for a rejection the
 library's reason and a diagnosis (wrong host or port, another key, clock
-offset, body changed). Verified callbacks are answered 200, or passed with
-their body byte for byte and their headers to --forward, whose reply goes
-back to the sender. With --json, one JSON object per line and callback
-(verdict, reason, customer_id, status, diagnosis, ...). Ctrl-C stops it.
+offset, body changed). A rejected callback's customer and status are what
+its body claims: marked "(unverified)", and in JSON under "unverified"
+instead of customer_id and status. Verified callbacks are answered 200, or
+passed to --forward, whose reply goes back to the sender. With --json, one
+JSON object per line and callback (verdict, reason, customer_id, status,
+diagnosis, ...). Ctrl-C or SIGTERM stops it, with exit status 0.
+
+--forward passes the body byte for byte with only these headers: the
+sender's Content-Type, Signature, X-Stellar-Signature and User-Agent,
+X-Forwarded-For set to the sender's address as listen saw it, and
+Content-Length. The signature does not cover headers, so no other header
+of the sender's reaches the app: hop-by-hop ones (Connection and those it
+names, Keep-Alive, TE, Upgrade, Proxy-*, ...), the sender's own
+X-Forwarded-*, X-Real-Ip and Forwarded, cookies, authorization, and the
+rest are dropped.
+
+--diagnose says which rejections get a diagnosis. A diagnosis tries the
+usual mistakes, hundreds of signature checks over the body, so anyone who
+can reach the port could make listen do that work: "cheap" (the default)
+diagnoses bodies up to 64 KiB, at most 10 at once and 5 a second, and
+says "diagnosis skipped" for the others; "all" diagnoses every rejection,
+for a receiver only you can reach; "off" prints the library's reason only.
 
 --anchor-domain reads the signing key from the SIGNING_KEY of the anchor's
 stellar.toml instead, and reads it again when a signature fails (a key
@@ -34,12 +53,43 @@ as the anchor signs it (host, or host:port when the URL has a port); by
 default the listening address, right for a sender that posts to it
 directly. The secret may come from KYCCB_SECRET.
 
+The server reads a request's headers within 5 s and all of it within 10 s,
+writes the reply within 30 s, and keeps an idle connection 60 s (the
+settings README.md recommends).
+
 Examples:
   kyccb listen --signing-key GCHL... --addr 127.0.0.1:8080
   kyccb listen --signing-key GCHL... --host wallet.example.org --forward http://127.0.0.1:3000/kyc
   kyccb listen --anchor-domain testanchor.stellar.org --host wallet.example.org
   kyccb listen --mode xgateway --secret "$SECRET" --addr 127.0.0.1:9090 --json
+  kyccb listen --signing-key GCHL... --diagnose all
 `
+
+// serverLimits are the server settings README.md recommends for a callback
+// URL ("Recommended server settings"): listen's port is a callback URL,
+// open to whoever finds it. Tests shorten them.
+var serverLimits = struct {
+	readHeader, read, write, idle time.Duration
+	maxHeaderBytes                int
+}{
+	readHeader:     5 * time.Second,  // the headers, however slowly they trickle
+	read:           10 * time.Second, // the whole request, body included
+	write:          30 * time.Second, // from the end of the headers: body, forwarding, the reply
+	idle:           60 * time.Second, // a kept-alive connection between callbacks
+	maxHeaderBytes: 16 << 10,         // a callback's headers are a few hundred bytes
+}
+
+// newServer returns a server for h with serverLimits.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: serverLimits.readHeader,
+		ReadTimeout:       serverLimits.read,
+		WriteTimeout:      serverLimits.write,
+		IdleTimeout:       serverLimits.idle,
+		MaxHeaderBytes:    serverLimits.maxHeaderBytes,
+	}
+}
 
 func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("listen", listenUsage, stderr)
@@ -54,13 +104,14 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	forward := fs.String("forward", "", "pass verified callbacks on to this URL, your app's callback endpoint")
 	tolerance := fs.Duration("tolerance", kyccb.DefaultTolerance, "SEP-12: how far the signing time may be from the clock")
 	asJSON := fs.Bool("json", false, "print one JSON object per callback and line")
+	diagnose := fs.String("diagnose", diagnoseCheap, "which rejections get a diagnosis: cheap (small bodies, rate limited), all or off")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}
 	if err := checkMode(*mode); err != nil {
 		return err
 	}
-	cfg := receiverConfig{mode: *mode, tolerance: *tolerance, forward: *forward}
+	cfg := receiverConfig{mode: *mode, tolerance: *tolerance, forward: *forward, diagnose: *diagnose}
 	switch *mode {
 	case "sep12":
 		switch {
@@ -78,9 +129,9 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 			cfg.keys = src
 		case len(keys) > 0:
-			trusted, err := kyccb.ParseKeys(keys...)
+			trusted, err := parseSigningKeys(keys)
 			if err != nil {
-				return fmt.Errorf("%w: %w", errUsage, err)
+				return err
 			}
 			cfg.keys = trusted
 		default:
@@ -120,7 +171,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: rc, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(rc)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -132,12 +183,12 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *domain != "" {
 			from = " from the stellar.toml of " + *domain
 		}
-		fmt.Fprintf(stderr, "  %s%s for host %q, tolerance %s\n", keyCount(keys), from, rc.cfg.host, *tolerance)
+		fmt.Fprintf(stderr, "  %s%s for host %s, tolerance %s\n", keyCount(keys), termSafe(from), termSafe(strconv.Quote(rc.cfg.host)), *tolerance)
 	} else {
 		fmt.Fprintln(stderr, "  XGateway callbacks hashed with the given secret")
 	}
 	if *forward != "" {
-		fmt.Fprintf(stderr, "  verified callbacks go on to %s\n", *forward)
+		fmt.Fprintf(stderr, "  verified callbacks go on to %s\n", termSafe(displayURL(*forward)))
 	}
 	fmt.Fprintln(stderr, es.dim("  Ctrl-C to stop"))
 

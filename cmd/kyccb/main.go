@@ -10,9 +10,12 @@
 //	kyccb verify     check a captured callback offline and explain the verdict
 //	kyccb register   register a callback URL with an anchor (SEP-12 PUT /customer/callback)
 //	kyccb keygen     make a throwaway anchor key pair
+//	kyccb version    print the version of kyccb (also: kyccb --version)
 //
 // Run "kyccb <command> -h" for a command's flags and examples. Exit codes:
 // 0 ok, 1 a callback was rejected or a command failed, 2 usage error.
+// Ctrl-C and SIGTERM stop a command the same way: listen finishes the
+// callbacks in flight and exits 0.
 package main
 
 import (
@@ -23,6 +26,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"syscall"
 )
 
 // Exit codes.
@@ -44,13 +49,16 @@ var commands = []command{
 	{"verify", "check a captured callback offline and explain the verdict", runVerify},
 	{"register", "register a callback URL with an anchor (SEP-12 PUT /customer/callback)", runRegister},
 	{"keygen", "make a throwaway anchor key pair for tests", runKeygen},
+	{"version", "print the version of kyccb (also: kyccb --version)", runVersion},
 }
 
 // stdin is where "-" reads from; tests replace it.
 var stdin io.Reader = os.Stdin
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM is how service managers and container runtimes stop a
+	// program: the same clean stop as Ctrl-C.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -73,6 +81,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	for _, c := range commands {
 		if c.name != args[0] {
 			continue
@@ -88,14 +99,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, errSilent):
 			return exitRejected
 		case errors.Is(err, errUsage):
-			fmt.Fprintf(stderr, "kyccb %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "kyccb %s: %s\n", c.name, termSafe(err.Error()))
 			return exitUsage
 		default:
-			fmt.Fprintf(stderr, "kyccb %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "kyccb %s: %s\n", c.name, termSafe(err.Error()))
 			return exitRejected
 		}
 	}
-	fmt.Fprintf(stderr, "kyccb: unknown command %q\n\n", args[0])
+	fmt.Fprintf(stderr, "kyccb: unknown command %s\n\n", termSafe(strconv.Quote(args[0])))
 	usage(stderr)
 	return exitUsage
 }

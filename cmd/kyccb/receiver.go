@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kyccb/kyccb"
@@ -24,25 +27,73 @@ type receiverConfig struct {
 	secret    string          // XGateway: the merchant secret
 	forward   string          // where verified callbacks go on to, "" for nowhere
 	client    *http.Client    // for forwarding; nil for a default one
+	diagnose  string          // diagnoseCheap ("" too), diagnoseAll or diagnoseOff
 	now       func() time.Time
 	// onReport receives the verdict on every request, before the reply is
 	// sent. It must be safe for concurrent use.
 	onReport func(*report)
 }
 
+// The diagnosis of a rejection tries the usual mistakes against the
+// evidence: for a wrong signature, some 600 timestamps and a dozen forms
+// of the body under every key, each an ed25519 verification over the whole
+// body. That is a debugging aid for the person running listen, and nobody
+// else may make it run at will: the library's own checks answer a forged
+// request in microseconds, and listen's reply must cost about as little.
+// So by default (--diagnose=cheap) a rejection is diagnosed only when its
+// body is at most cheapBodyBytes, and at most diagnosisBurst at once and
+// diagnosesPerSecond on average; the others get a line saying the
+// diagnosis was skipped and why. --diagnose=all diagnoses every rejection,
+// --diagnose=off none (the library's reason remains).
+const (
+	diagnoseCheap = "cheap"
+	diagnoseAll   = "all"
+	diagnoseOff   = "off"
+
+	cheapBodyBytes     = 64 << 10 // real callbacks are a few kilobytes
+	diagnosesPerSecond = 5
+	diagnosisBurst     = 10
+)
+
+// The diagnosis lines of a rejection that was not diagnosed.
+var (
+	skippedRateLimit = fmt.Sprintf("diagnosis skipped (rate limit): more than %d rejections a second; --diagnose=all explains every one", diagnosesPerSecond)
+	skippedLargeBody = fmt.Sprintf("diagnosis skipped (body over %d KiB): real callbacks are a few kilobytes; --diagnose=all explains it anyway", cheapBodyBytes>>10)
+	bodyCutShort     = "the body could not be read in full: the sender stopped sending it, or sent it too slowly for the server's read timeout"
+)
+
+// forwardHeaders are the only headers of a verified callback that reach
+// the app behind --forward, besides X-Forwarded-For (the sender's address
+// as listen saw it) and the Content-Length of the body. The signature
+// covers the body, the host and the time, never the other headers: they
+// are the sender's unauthenticated words, and the app would take them as
+// coming from a trusted proxy. Hop-by-hop headers (RFC 9110, section
+// 7.6.1) belong to the connection to listen, and client-supplied
+// X-Forwarded-*, X-Real-Ip and Forwarded would let the sender choose the
+// address the app logs. A header named in Connection is hop-by-hop, and
+// dropped even if listed here.
+var forwardHeaders = []string{"Content-Type", "Signature", "X-Stellar-Signature", "User-Agent"}
+
+// forwardTimeout bounds a forwarded request: within the server's
+// WriteTimeout, which runs from the end of the request's headers, once the
+// body has come (at most its ReadTimeout).
+const forwardTimeout = 15 * time.Second
+
 // receiver verifies callbacks on any path with the library's middleware,
 // reports every verdict with its diagnosis, and answers the sender: 200,
 // the library's rejection, or the reply of the app it forwards to.
 type receiver struct {
-	cfg  receiverConfig
-	xgw  *kyccb.XGatewayVerifier
-	next http.Handler // the library's middleware around r.verified
+	cfg    receiverConfig
+	xgw    *kyccb.XGatewayVerifier
+	next   http.Handler // the library's middleware around r.verified
+	budget *budget      // diagnoses left, nil for no limit
 }
 
 // reqState carries what the library decided about one request from its
 // error hook and the next handler back to ServeHTTP.
 type reqState struct {
 	err     error
+	body    []byte // the body the library authenticated
 	forward *forwardResult
 }
 
@@ -56,8 +107,13 @@ func newReceiver(cfg receiverConfig) (*receiver, error) {
 		cfg.tolerance = kyccb.DefaultTolerance
 	}
 	if cfg.client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// No Accept-Encoding of our own: the app gets forwardHeaders only,
+		// and its reply goes back to the sender as it came.
+		tr.DisableCompression = true
 		cfg.client = &http.Client{
-			Timeout: 30 * time.Second,
+			Transport: tr,
+			Timeout:   forwardTimeout,
 			// The sender gets the app's redirect as it is.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
@@ -69,6 +125,14 @@ func newReceiver(cfg receiverConfig) (*receiver, error) {
 		}
 	}
 	r := &receiver{cfg: cfg}
+	switch cfg.diagnose {
+	case "", diagnoseCheap:
+		r.cfg.diagnose = diagnoseCheap
+		r.budget = newBudget(diagnosesPerSecond, diagnosisBurst)
+	case diagnoseAll, diagnoseOff:
+	default:
+		return nil, fmt.Errorf("%w: --diagnose must be cheap, all or off, not %q", errUsage, cfg.diagnose)
+	}
 	opts := []kyccb.Option{
 		kyccb.WithClock(cfg.now),
 		kyccb.WithErrorHook(func(req *http.Request, err error) {
@@ -82,13 +146,13 @@ func newReceiver(cfg receiverConfig) (*receiver, error) {
 	case "sep12":
 		v, err := kyccb.NewSEP12Verifier(cfg.keys, cfg.host, append(opts, kyccb.WithTolerance(cfg.tolerance))...)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		r.cfg.host, r.next = v.Host(), v.Middleware(verified)
 	case "xgateway":
 		v, err := kyccb.NewXGatewayVerifier(cfg.secret, opts...)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		r.xgw, r.next = v, v.Middleware(verified)
 	default:
@@ -98,10 +162,18 @@ func newReceiver(cfg receiverConfig) (*receiver, error) {
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	// A copy of the body for the diagnosis; the library reads the same
-	// bytes and enforces its own limit.
-	body, _ := io.ReadAll(io.LimitReader(r.Body, kyccb.DefaultMaxBodyBytes+1))
-	r.Body = readCloser{io.MultiReader(bytes.NewReader(body), r.Body), r.Body}
+	// The library checks the header (SEP-12: presence, syntax, freshness)
+	// before it reads the body, and reads at most its limit. A copy of what
+	// it reads, up to what a diagnosis may look at, is kept for the report.
+	if r.Body == nil {
+		r.Body = http.NoBody
+	}
+	limit := cheapBodyBytes
+	if rc.cfg.diagnose == diagnoseAll {
+		limit = kyccb.DefaultMaxBodyBytes
+	}
+	cp := &bodyCopy{r: r.Body, limit: limit}
+	r.Body = readCloser{cp, r.Body}
 	st := &reqState{}
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 
@@ -109,7 +181,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// sent the callback finds it reported when the reply arrives.
 	rec := &heldReply{header: http.Header{}}
 	rc.next.ServeHTTP(rec, r)
-	rep := rc.report(r, st, body)
+	rep := rc.report(r, st, cp)
 	rep.HTTPStatus = rec.code
 	if rc.cfg.onReport != nil {
 		rc.cfg.onReport(rep)
@@ -121,6 +193,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (rc *receiver) verified(w http.ResponseWriter, r *http.Request) {
 	st, _ := r.Context().Value(stateKey{}).(*reqState)
 	body := kyccb.RawBody(r.Context())
+	st.body = body
 	if rc.cfg.mode == "sep12" {
 		// The middleware leaves decoding to its next handler; refuse what
 		// kyccb.SEP12 would refuse.
@@ -140,26 +213,34 @@ func (rc *receiver) verified(w http.ResponseWriter, r *http.Request) {
 }
 
 // forwardTo passes a verified callback to the user's app, body byte for
-// byte and headers as received, and answers the sender with the app's
-// reply, so that the sender retries when the app fails.
+// byte with the headers of forwardHeaders, and answers the sender with
+// the app's reply, so that the sender retries when the app fails.
 func (rc *receiver) forwardTo(w http.ResponseWriter, r *http.Request, body []byte) *forwardResult {
-	res := &forwardResult{URL: rc.cfg.forward}
+	res := &forwardResult{URL: displayURL(rc.cfg.forward)}
 	req, err := http.NewRequestWithContext(r.Context(), r.Method, rc.cfg.forward, bytes.NewReader(body))
 	if err != nil {
-		res.Error = err.Error()
+		res.Error = "the --forward URL is unusable"
 		http.Error(w, "forwarding failed", http.StatusBadGateway)
 		return res
 	}
-	for name, values := range r.Header {
-		if !hopByHop(name) {
-			req.Header[name] = append([]string(nil), values...)
+	hop := connectionHeaders(r.Header)
+	for _, name := range forwardHeaders {
+		if v := r.Header.Values(name); len(v) > 0 && !hop[name] {
+			req.Header[name] = slices.Clone(v)
 		}
+	}
+	if _, ok := req.Header["User-Agent"]; !ok {
+		// Present but empty: net/http then sends none of its own.
+		req.Header["User-Agent"] = nil
+	}
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		req.Header.Set("X-Forwarded-For", ip)
 	}
 	resp, err := rc.cfg.client.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			err = ue.Err
+			err = ue.Err // without the URL, which may hold a token
 		}
 		res.Error = err.Error()
 		http.Error(w, "forwarding failed", http.StatusBadGateway)
@@ -177,35 +258,35 @@ func (rc *receiver) forwardTo(w http.ResponseWriter, r *http.Request, body []byt
 	return res
 }
 
-// hopByHop reports whether a header belongs to one connection only and so
-// is not forwarded (RFC 9110, section 7.6.1).
-func hopByHop(name string) bool {
-	switch http.CanonicalHeaderKey(name) {
-	case "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-		"Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length":
-		return true
+// connectionHeaders returns the canonical names listed in h's Connection
+// headers: hop-by-hop by RFC 9110, section 7.6.1, whatever their names.
+func connectionHeaders(h http.Header) map[string]bool {
+	names := map[string]bool{}
+	for _, v := range h.Values("Connection") {
+		for name := range strings.SplitSeq(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				names[http.CanonicalHeaderKey(name)] = true
+			}
+		}
 	}
-	return false
+	return names
 }
 
 // report describes what happened to r.
-func (rc *receiver) report(r *http.Request, st *reqState, body []byte) *report {
+func (rc *receiver) report(r *http.Request, st *reqState, cp *bodyCopy) *report {
 	now := rc.cfg.now()
 	rep := reportFor(rc.cfg.mode, st.err, now)
 	rep.Method, rep.Path = r.Method, r.URL.Path
 	rep.Forward = st.forward
+	body, complete := st.body, true
+	if st.body == nil && st.err != nil {
+		body, complete = cp.rest(st.err)
+	}
 	switch rc.cfg.mode {
 	case "sep12":
 		rep.Host = rc.cfg.host
 		rep.addSignature(r.Header, now)
 		rep.addCustomer(body)
-		if st.err != nil {
-			keys, _ := rc.cfg.keys.SigningKeys(r.Context())
-			rep.Diagnosis = diagnoseSEP12(sep12Evidence{
-				keys: keys, host: rc.cfg.host, tolerance: rc.cfg.tolerance, now: now,
-				method: r.Method, header: r.Header, body: body, requestHost: r.Host,
-			}, st.err)
-		}
 	case "xgateway":
 		var cb *kyccb.XGatewayCallback
 		if st.err == nil {
@@ -214,11 +295,114 @@ func (rc *receiver) report(r *http.Request, st *reqState, body []byte) *report {
 			}
 		}
 		rep.addXGateway(cb, body)
-		if st.err != nil {
-			rep.Diagnosis = diagnoseXGateway(rc.cfg.secret, r.Method, body, st.err)
-		}
+	}
+	if st.err != nil {
+		rep.Diagnosis = rc.diagnose(r, st.err, body, complete, cp.overflow, now)
 	}
 	return rep
+}
+
+// diagnose explains the rejection of r for err, within the limits of
+// rc.cfg.diagnose. body is what was kept of r's body: all of it when
+// complete, else its first bytes, more than cheapBodyBytes of them when
+// overflow.
+func (rc *receiver) diagnose(r *http.Request, err error, body []byte, complete, overflow bool, now time.Time) []string {
+	if rc.cfg.diagnose == diagnoseOff {
+		return nil
+	}
+	if lines, ok := diagnoseCommon(err, r.Method); ok {
+		return lines // fixed text, nothing tried
+	}
+	switch {
+	case overflow:
+		return []string{skippedLargeBody}
+	case !complete:
+		return []string{bodyCutShort}
+	case rc.budget != nil && !rc.budget.take(time.Now()):
+		return []string{skippedRateLimit}
+	}
+	if rc.cfg.mode == "xgateway" {
+		return diagnoseXGateway(rc.cfg.secret, r.Method, body, err)
+	}
+	keys, _ := rc.cfg.keys.SigningKeys(r.Context())
+	return diagnoseSEP12(sep12Evidence{
+		keys: keys, host: rc.cfg.host, tolerance: rc.cfg.tolerance, now: now,
+		method: r.Method, header: r.Header, body: body, requestHost: r.Host,
+	}, err)
+}
+
+// bodyCopy passes a request body through, keeping a copy of its first
+// limit bytes.
+type bodyCopy struct {
+	r        io.Reader
+	limit    int
+	buf      []byte
+	overflow bool  // more than limit bytes went by
+	eof      bool  // the body was read to its end
+	err      error // a read error other than io.EOF
+}
+
+func (c *bodyCopy) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if room := c.limit - len(c.buf); n > room {
+		c.buf, c.overflow = append(c.buf, p[:max(room, 0)]...), true
+	} else {
+		c.buf = append(c.buf, p[:n]...)
+	}
+	switch {
+	case err == io.EOF:
+		c.eof = true
+	case err != nil:
+		c.err = err
+	}
+	return n, err
+}
+
+// rest returns the body of a request the library rejected for err, as far
+// as it is kept, and whether that is all of it. When the library turned
+// the request away before reading the body (a missing or stale
+// signature), rest reads it now, up to the copy's limit: a diagnosis may
+// need it, the unverified customer is shown from it, and the server would
+// read as much to reuse the connection anyway. A body over the library's
+// limit is not read.
+func (c *bodyCopy) rest(err error) ([]byte, bool) {
+	if !c.eof && !c.overflow && c.err == nil && !errors.Is(err, kyccb.ErrBodyTooLarge) {
+		io.Copy(io.Discard, io.LimitReader(c, int64(c.limit-len(c.buf)+1)))
+	}
+	return c.buf, c.eof && !c.overflow
+}
+
+// budget is a token bucket: it allows burst events at once and rate a
+// second on average. It is safe for concurrent use. (golang.org/x/time/rate
+// does this; it is not worth a dependency of the module for one counter.)
+type budget struct {
+	mu     sync.Mutex
+	rate   float64 // tokens a second
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newBudget(rate, burst float64) *budget {
+	return &budget{rate: rate, burst: burst, tokens: burst}
+}
+
+// take reports whether an event at time now is within the budget, and if
+// so counts it.
+func (b *budget) take(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.last.IsZero() && now.After(b.last) {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	if b.last.IsZero() || now.After(b.last) {
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 type readCloser struct {

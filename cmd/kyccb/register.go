@@ -25,6 +25,8 @@ The JWT may come from KYCCB_JWT instead of the command line.
 Then receive with the same host the anchor will sign:
   kyccb listen --signing-key G... --host <the callback URL's host>
 
+URLs are printed without their query, which may hold a token.
+
 Exit status: 0 registered, 1 refused by the anchor or failed, 2 usage error.
 
 Examples:
@@ -70,7 +72,8 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: --jwt (or KYCCB_JWT) is required", errUsage)
 	}
 
-	out := registerOutcome{URL: *callback, KYCServer: *kycServer}
+	out := registerOutcome{URL: displayURL(*callback), KYCServer: displayURL(*kycServer)}
+	kycURL := *kycServer
 	if *domain != "" {
 		server, err := kyccb.KYCServer(ctx, *domain, anchorOptions()...)
 		if err != nil {
@@ -79,10 +82,10 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			}
 			return fmt.Errorf("finding the KYC server of %s: %w", *domain, err)
 		}
-		out.KYCServer = server
+		out.KYCServer, kycURL = displayURL(server), server
 	}
 	reg := kyccb.CallbackRegistration{URL: *callback, ID: *id, Account: *account, Memo: *memo, MemoType: *memoType}
-	err := kyccb.RegisterCallback(ctx, out.KYCServer, jwt, reg, anchorOptions()...)
+	err := kyccb.RegisterCallback(ctx, kycURL, jwt, reg, anchorOptions()...)
 	var anchorErr *kyccb.AnchorError
 	switch {
 	case err == nil:
@@ -136,13 +139,13 @@ func registerHint(status int) string {
 
 func (o *registerOutcome) writeText(w io.Writer, st style) {
 	if o.Registered {
-		fmt.Fprintf(w, "%s  %s\n", st.bold(st.green("registered")), o.URL)
+		fmt.Fprintf(w, "%s  %s\n", st.bold(st.green("registered")), termSafe(o.URL))
 	} else {
-		fmt.Fprintf(w, "%s  %s\n", st.bold(st.red("not registered")), o.URL)
+		fmt.Fprintf(w, "%s  %s\n", st.bold(st.red("not registered")), termSafe(o.URL))
 	}
 	fs := []field{{label: "with", value: o.KYCServer + " (PUT /customer/callback)"}}
 	if o.HTTPStatus != 0 {
-		fs = append(fs, field{label: "anchor", value: statusText(st, o.HTTPStatus)})
+		fs = append(fs, field{label: "anchor", value: statusText(o.HTTPStatus), paint: statusPaint(st, o.HTTPStatus)})
 	}
 	if o.AnchorMessage != "" {
 		fs = append(fs, field{label: "message", value: o.AnchorMessage})

@@ -14,6 +14,11 @@ import (
 
 // report is the verdict on one callback with what explains it; listen,
 // verify and demo print it, as text or as one JSON object.
+//
+// What the body says is in CustomerID, Status and CallbackType only when
+// the callback was accepted; for a rejected one it is a claim anyone could
+// have made, and goes in Unverified instead: in JSON, a rejected callback
+// has no top-level customer_id and status (see MarshalJSON).
 type report struct {
 	Time       time.Time `json:"time"`
 	Method     string    `json:"method,omitempty"`
@@ -22,11 +27,11 @@ type report struct {
 	Verdict    string    `json:"verdict"`               // accepted or rejected
 	Reason     string    `json:"reason"`                // the library's reason for a rejection, "" when accepted
 	HTTPStatus int       `json:"http_status,omitempty"` // the reply the sender got (listen)
-	// CustomerID and Status are read from the body; on a rejection they are
-	// what the body claims, unauthenticated.
+	// CustomerID and Status are read from an accepted callback's body.
 	CustomerID   string          `json:"customer_id"`
 	Status       string          `json:"status"`
 	CallbackType string          `json:"callback_type,omitempty"` // XGateway
+	Unverified   *claims         `json:"unverified,omitempty"`    // what a rejected callback's body claims
 	Host         string          `json:"host,omitempty"`          // SEP-12: the host checked against
 	SignedAt     int64           `json:"signed_at,omitempty"`     // SEP-12: the header's t
 	AgeSeconds   *int64          `json:"age_s,omitempty"`         // SEP-12: clock minus t
@@ -36,6 +41,39 @@ type report struct {
 	Forward      *forwardResult  `json:"forward,omitempty"`
 
 	details []field // decoded fields worth a line of text
+}
+
+// claims is what the body of a rejected callback says about itself:
+// unauthenticated, shown to help debugging and never to act on.
+type claims struct {
+	CustomerID   string `json:"customer_id,omitempty"`
+	Status       string `json:"status,omitempty"`
+	CallbackType string `json:"callback_type,omitempty"` // XGateway
+}
+
+// MarshalJSON writes an accepted report as its fields say, and a rejected
+// one without the top-level customer_id and status, whose values are under
+// "unverified": a script reading .customer_id must not find a forger's.
+func (r *report) MarshalJSON() ([]byte, error) {
+	type plain report // without this method
+	if r.accepted() {
+		return json.Marshal((*plain)(r))
+	}
+	return json.Marshal(struct {
+		*plain
+		// Shallower than plain's fields of the same names, so these win;
+		// nil and omitempty, so they are left out.
+		CustomerID *struct{} `json:"customer_id,omitempty"`
+		Status     *struct{} `json:"status,omitempty"`
+	}{plain: (*plain)(r)})
+}
+
+// claim records what a rejected callback's body says; an empty claim is
+// not recorded.
+func (r *report) claim(c claims) {
+	if c != (claims{}) {
+		r.Unverified = &c
+	}
 }
 
 // forwardResult is what the user's app answered a forwarded callback.
@@ -73,10 +111,11 @@ func (r *report) addCustomer(body []byte) {
 	if json.Unmarshal(body, &c) != nil {
 		return
 	}
-	r.CustomerID, r.Status = c.ID, string(c.Status)
 	if !r.accepted() {
+		r.claim(claims{CustomerID: c.ID, Status: string(c.Status)})
 		return // the rest is unauthenticated detail
 	}
+	r.CustomerID, r.Status = c.ID, string(c.Status)
 	r.Payload, _ = json.Marshal(c)
 	if c.Message != "" {
 		r.details = append(r.details, field{label: "message", value: c.Message})
@@ -112,8 +151,7 @@ func (r *report) addXGateway(cb *kyccb.XGatewayCallback, body []byte) {
 	if cb == nil {
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(body, &obj) == nil {
-			r.CallbackType = jsonString(obj["callbackType"])
-			r.CustomerID, r.Status = jsonString(obj["customerId"]), jsonString(obj["status"])
+			r.claim(claims{CustomerID: jsonString(obj["customerId"]), Status: jsonString(obj["status"]), CallbackType: jsonString(obj["callbackType"])})
 		}
 		return
 	}
@@ -162,11 +200,11 @@ func modeName(mode string) string {
 func (r *report) writeText(w io.Writer, st style, prefix string) {
 	head := prefix + st.bold(st.verdictWord(r.accepted())) + "  " + modeName(r.Mode)
 	if r.CallbackType != "" {
-		head += " " + r.CallbackType
+		head += " " + termSafe(r.CallbackType)
 	}
 	head += " callback"
 	if r.Method != "" {
-		head += "  " + r.Method + " " + r.Path
+		head += "  " + termSafe(r.Method+" "+r.Path)
 	}
 	if r.HTTPStatus != 0 {
 		head += fmt.Sprintf("  -> %d", r.HTTPStatus)
@@ -177,34 +215,37 @@ func (r *report) writeText(w io.Writer, st style, prefix string) {
 	if r.Reason != "" {
 		fs = append(fs, field{label: "reason", value: r.Reason})
 	}
-	unverified := ""
-	if !r.accepted() {
-		unverified = st.dim(" (unverified)")
-	}
 	if r.CustomerID != "" {
-		fs = append(fs, field{label: "customer", value: r.CustomerID + unverified})
+		fs = append(fs, field{label: "customer", value: r.CustomerID})
 	}
 	if r.Status != "" {
-		fs = append(fs, field{label: "status", value: r.Status + unverified})
+		fs = append(fs, field{label: "status", value: r.Status})
+	}
+	if c := r.Unverified; c != nil {
+		for _, f := range []field{{label: "type", value: c.CallbackType}, {label: "customer", value: c.CustomerID}, {label: "status", value: c.Status}} {
+			if f.value != "" {
+				f.value += " (unverified)"
+				f.paint = st.dim
+				fs = append(fs, f)
+			}
+		}
 	}
 	fs = append(fs, r.details...)
 	if r.AgeSeconds != nil {
 		fs = append(fs, field{label: "signed", value: fmt.Sprintf("t=%d, %s", r.SignedAt, ageText(*r.AgeSeconds))})
 	}
 	if len(r.Diagnosis) > 0 {
-		fs = append(fs, field{"diagnosis", strings.Join(r.Diagnosis, "\n"), st.yellow})
+		fs = append(fs, field{label: "diagnosis", lines: r.Diagnosis, paint: st.yellow})
 	}
 	for _, n := range r.Notes {
 		fs = append(fs, field{label: "note", value: n})
 	}
 	if f := r.Forward; f != nil {
-		v := f.URL + " -> "
 		if f.Error != "" {
-			v += st.red("failed: " + f.Error)
+			fs = append(fs, field{label: "forwarded", value: f.URL + " -> failed: " + f.Error, paint: st.red})
 		} else {
-			v += fmt.Sprintf("%d %s", f.HTTPStatus, http.StatusText(f.HTTPStatus))
+			fs = append(fs, field{label: "forwarded", value: fmt.Sprintf("%s -> %d %s", f.URL, f.HTTPStatus, http.StatusText(f.HTTPStatus))})
 		}
-		fs = append(fs, field{label: "forwarded", value: v})
 	}
 	writeFields(w, st, "  ", fs)
 }

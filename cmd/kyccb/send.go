@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kyccb/kyccb"
 	"github.com/stellar/go-stellar-sdk/keypair"
@@ -28,7 +30,10 @@ The body is the file F, standard input for "-", or else a built-in sample
 for --status (and, for XGateway, --type). The seed and secret may come from
 KYCCB_SEED and KYCCB_SECRET instead of the command line.
 
-Exit status: 0 delivered (2xx or 3xx reply), 1 not delivered, 2 usage error.
+The URL is printed without its query, which may hold a token.
+
+Exit status: 0 delivered (2xx or 3xx reply), 1 not delivered, 2 usage error
+(an unreadable body file, or an XGateway body that is no JSON object, too).
 
 Examples:
   kyccb send --mode sep12 --seed "$SEED" --url http://127.0.0.1:8080/kyc --status NEEDS_INFO
@@ -61,11 +66,12 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *target == "" {
 		return fmt.Errorf("%w: --url is required", errUsage)
 	}
+	bodySource := "--file"
 	if fs.NArg() == 1 {
 		if *file != "" {
 			return fmt.Errorf("%w: give the body with --file or as an argument, not both", errUsage)
 		}
-		*file = fs.Arg(0)
+		*file, bodySource = fs.Arg(0), "the body argument"
 	}
 	if *file != "" && (*status != "" || *id != "") {
 		return fmt.Errorf("%w: --status and --id describe the built-in sample; the body comes from %s", errUsage, *file)
@@ -76,8 +82,12 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if cfg.seed = secretValue(*seedFlag, "KYCCB_SEED"); cfg.seed == "" {
 			return fmt.Errorf("%w: --seed (or KYCCB_SEED) is required in sep12 mode", errUsage)
 		}
-		if _, err := keypair.ParseFull(cfg.seed); err != nil {
-			return fmt.Errorf("%w: --seed is not a Stellar secret seed (S...)", errUsage)
+		source := "--seed"
+		if *seedFlag == "" {
+			source = "KYCCB_SEED"
+		}
+		if err := checkSeed(source, cfg.seed); err != nil {
+			return err
 		}
 	case "xgateway":
 		if cfg.secret = secretValue(*secretFlag, "KYCCB_SECRET"); cfg.secret == "" {
@@ -97,7 +107,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var err error
 	switch {
 	case *file != "":
-		if body, err = readInput(*file, stdin); err != nil {
+		if body, err = readInput(bodySource, *file, stdin); err != nil {
 			return err
 		}
 	case *mode == "sep12":
@@ -114,10 +124,15 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	d, sendErr := deliver(ctx, cfg, *target, body)
 	if len(d.Attempts) == 0 && sendErr != nil {
-		return sendErr // nothing was sent: a bad URL or body
+		// Nothing was sent: a bad URL, or an XGateway body that cannot
+		// be hashed.
+		if *file != "" && (errors.Is(sendErr, kyccb.ErrMalformedBody) || errors.Is(sendErr, kyccb.ErrUnknownCallbackType)) {
+			return fmt.Errorf("%w: %s: %w", errUsage, bodySource, sendErr)
+		}
+		return sendErr
 	}
 	out := sendOutcome{
-		Delivered: sendErr == nil, URL: *target, Mode: *mode, HTTPStatus: d.StatusCode,
+		Delivered: sendErr == nil, URL: displayURL(*target), Mode: *mode, HTTPStatus: d.StatusCode,
 		Reply: string(d.Reply), Body: jsonOrString(d.Body),
 	}
 	if *mode == "sep12" {
@@ -133,7 +148,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		out.Attempts = append(out.Attempts, oa)
 	}
 	if sendErr != nil {
-		out.Error = sendErr.Error()
+		out.Error = deliveryError(sendErr)
 	}
 	if *asJSON {
 		if err := (&jsonLines{w: stdout}).write(out); err != nil {
@@ -173,9 +188,9 @@ type outcomeAttempt struct {
 func printAttempt(w io.Writer, st style, a kyccb.Attempt) {
 	var what string
 	if a.Err != nil {
-		what = st.red(a.Err.Error())
+		what = st.red(termSafe(a.Err.Error()))
 	} else {
-		what = statusText(st, a.StatusCode)
+		what = statusPaint(st, a.StatusCode)(statusText(a.StatusCode))
 	}
 	if a.Delay > 0 {
 		what += st.dim(fmt.Sprintf(", retrying in %s", a.Delay.Round(10*time.Millisecond)))
@@ -188,14 +203,17 @@ func (o *sendOutcome) writeText(w io.Writer, st style) {
 	if !o.Delivered {
 		head = st.bold(st.red("not delivered"))
 	}
-	fmt.Fprintf(w, "%s  %s %s POST %s\n", head, modeName(o.Mode), "callback", o.URL)
+	fmt.Fprintf(w, "%s  %s callback POST %s\n", head, modeName(o.Mode), termSafe(o.URL))
 	var fs []field
 	if o.SignedBy != "" {
 		fs = append(fs, field{label: "signed by", value: o.SignedBy}, field{label: "for host", value: o.SignedHost})
 	}
 	fs = append(fs, field{label: "body", value: abbreviate(string(o.Body), 160)})
 	if o.HTTPStatus != 0 {
-		fs = append(fs, field{label: "reply", value: statusText(st, o.HTTPStatus) + "  " + abbreviate(strings.TrimSpace(o.Reply), 160)})
+		fs = append(fs, field{label: "reply", value: statusText(o.HTTPStatus), paint: statusPaint(st, o.HTTPStatus)})
+		if reply := strings.TrimSpace(o.Reply); reply != "" {
+			fs = append(fs, field{label: "reply body", value: abbreviate(reply, 160)})
+		}
 	}
 	if o.Error != "" {
 		fs = append(fs, field{label: "error", value: o.Error})
@@ -203,20 +221,42 @@ func (o *sendOutcome) writeText(w io.Writer, st style) {
 	writeFields(w, st, "  ", fs)
 }
 
-func statusText(st style, code int) string {
-	s := fmt.Sprintf("%d %s", code, http.StatusText(code))
-	if code >= 200 && code < 400 {
-		return st.green(s)
-	}
-	return st.red(s)
+// statusText is an HTTP status as "404 Not Found".
+func statusText(code int) string {
+	return strings.TrimSpace(fmt.Sprintf("%d %s", code, http.StatusText(code)))
 }
 
+// statusPaint colours a success green and anything else red.
+func statusPaint(st style, code int) func(string) string {
+	if code >= 200 && code < 400 {
+		return st.green
+	}
+	return st.red
+}
+
+// abbreviate returns the first n bytes of s, on one line, and how long
+// s was when it is longer.
 func abbreviate(s string, n int) string {
 	s = strings.ReplaceAll(s, "\n", " ")
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + fmt.Sprintf("... (%d bytes)", len(s))
+	// Cut at a character boundary, not inside one.
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "... (" + plural(len(s), "byte") + ")"
+}
+
+// deliveryError is the text of a sender's error, with "1 attempt" where
+// the library says "1 attempts".
+func deliveryError(err error) string {
+	s := err.Error()
+	if prefix := kyccb.ErrNotDelivered.Error() + ": 1 attempts,"; strings.HasPrefix(s, prefix) {
+		s = kyccb.ErrNotDelivered.Error() + ": 1 attempt," + s[len(prefix):]
+	}
+	return s
 }
 
 func jsonOrString(b []byte) json.RawMessage {

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // style colours terminal output. The zero value prints plain text.
@@ -45,10 +48,66 @@ func (s style) verdictWord(accepted bool) string {
 }
 
 // field is one labelled line of a block of output; paint, if set,
-// colours each line of the value.
+// colours each line of the value. A value is one line of text: its
+// control characters, new lines included, are printed escaped. A field
+// of several lines (a diagnosis) gives them in lines instead.
 type field struct {
 	label, value string
 	paint        func(string) string
+	lines        []string // used instead of value when not nil
+}
+
+// termSafe returns s with every character that can steer a terminal
+// written out as an escape: C0 controls (new line and tab included), DEL,
+// C1 controls and bytes that are not UTF-8 as \xNN, and the Unicode
+// direction controls (U+061C, U+200E, U+200F, U+202A-U+202E and
+// U+2066-U+2069) as \uNNNN. Request paths, unverified bodies, replies and
+// anchors' messages are the sender's text: unescaped, an ESC sequence or a
+// carriage return in one could paint a fake "accepted" line, and a
+// right-to-left override could reverse what follows. Every printer of text
+// output passes what it did not write itself through termSafe, before
+// colouring it.
+func termSafe(s string) string {
+	i := 0
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unsafeRune(r, n) {
+			break
+		}
+		i += n
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1, r < 0x80 && unsafeRune(r, n):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unsafeRune(r, n):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// unsafeRune reports whether r, n bytes of UTF-8, can steer a terminal
+// (see termSafe).
+func unsafeRune(r rune, n int) bool {
+	switch {
+	case r == utf8.RuneError && n == 1: // a byte that is not UTF-8
+		return true
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // wrapWidth is where writeFields wraps long values: diagnoses are
@@ -64,10 +123,15 @@ func writeFields(w io.Writer, st style, indent string, fields []field) {
 	}
 	pad := indent + strings.Repeat(" ", width+2)
 	for _, f := range fields {
-		var lines []string
-		for l := range strings.SplitSeq(f.value, "\n") {
-			lines = append(lines, wrap(l, max(40, wrapWidth-len(pad)))...)
+		values := f.lines
+		if values == nil {
+			values = []string{f.value}
 		}
+		var lines []string
+		for _, v := range values {
+			lines = append(lines, wrap(termSafe(v), max(40, wrapWidth-len(pad)))...)
+		}
+		f.label = termSafe(f.label)
 		for i, l := range lines {
 			if f.paint != nil {
 				l = f.paint(l)
@@ -110,8 +174,71 @@ func (j *jsonLines) write(v any) error {
 	if err != nil {
 		return err
 	}
+	b = jsonSafe(b)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	_, err = j.w.Write(append(b, '\n'))
 	return err
+}
+
+// jsonSafe escapes, in JSON that encoding/json wrote, what it leaves raw
+// but a terminal showing the line would obey: DEL, the C1 controls and the
+// direction controls of termSafe, as \uNNNN. (encoding/json escapes the C0
+// controls itself, and writes bytes that are not UTF-8 as U+FFFD.) Outside
+// strings such JSON is ASCII, so every match is inside a string, where
+// \uNNNN means the same character: the JSON decodes to the same values.
+func jsonSafe(js []byte) []byte {
+	i := 0
+	for i < len(js) {
+		r, n := utf8.DecodeRune(js[i:])
+		if r >= 0x20 && unsafeRune(r, n) {
+			break
+		}
+		i += n
+	}
+	if i == len(js) {
+		return js
+	}
+	var b bytes.Buffer
+	b.Write(js[:i])
+	for i < len(js) {
+		r, n := utf8.DecodeRune(js[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			b.WriteString(`\ufffd`)
+		case r >= 0x20 && unsafeRune(r, n):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.Write(js[i : i+n])
+		}
+		i += n
+	}
+	return b.Bytes()
+}
+
+// displayURL returns raw for printing, text or JSON, without what may be
+// a secret: a query (callback URLs often carry a token there) and a
+// password are replaced by "REDACTED", and a fragment is dropped. What is
+// no URL is returned as it is.
+func displayURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		if i := strings.IndexAny(raw, "?#"); i >= 0 {
+			return raw[:i] // cannot parse it: keep only what comes before
+		}
+		return raw
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "REDACTED", false
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.Redacted()
+}
+
+// plural returns "1 attempt", "2 attempts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

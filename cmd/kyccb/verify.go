@@ -31,7 +31,8 @@ line, headers, blank line, body), such as a proxy's or nc's dump; --header
 and --body-file override its parts. --at checks as of a unix time, for
 captures older than the tolerance. The secret may come from KYCCB_SECRET.
 
-Exit status: 0 valid, 1 rejected, 2 usage error.
+Exit status: 0 valid, 1 rejected, 2 usage error (an unreadable --body-file
+or --request-file, or a --request-file that is no HTTP request, too).
 
 Examples:
   kyccb verify --signing-key GCHL... --host wallet.example.org \
@@ -71,7 +72,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var notes []string
 	if *requestFile != "" {
 		var err error
-		if c, notes, err = readRequestFile(*requestFile); err != nil {
+		if c, notes, err = readRequestFile("--request-file", *requestFile); err != nil {
 			return err
 		}
 	}
@@ -92,7 +93,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		c.header.Add(name, value)
 	}
 	if *bodyFile != "" {
-		b, err := readInput(*bodyFile, stdin)
+		b, err := readInput("--body-file", *bodyFile, stdin)
 		if err != nil {
 			return err
 		}
@@ -109,9 +110,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if len(keys) == 0 {
 			return fmt.Errorf("%w: --signing-key is required in sep12 mode", errUsage)
 		}
-		trusted, err := kyccb.ParseKeys(keys...)
+		trusted, err := parseSigningKeys(keys)
 		if err != nil {
-			return fmt.Errorf("%w: %w", errUsage, err)
+			return err
 		}
 		if *host == "" {
 			if c.host == "" {
@@ -204,33 +205,33 @@ type capture struct {
 // hand-made dumps differ from the wire: without a Content-Length the rest
 // of the file is the body, and a body cut short is used as it is; notes
 // say so.
-func readRequestFile(name string) (capture, []string, error) {
-	data, err := readInput(name, stdin)
+func readRequestFile(flag, name string) (capture, []string, error) {
+	data, err := readInput(flag, name, stdin)
 	if err != nil {
 		return capture{}, nil, err
 	}
 	br := bufio.NewReader(bytes.NewReader(data))
 	req, err := http.ReadRequest(br)
 	if err != nil {
-		return capture{}, nil, fmt.Errorf("%s is not a raw HTTP request (request line, headers, blank line, body): %w", name, err)
+		return capture{}, nil, fmt.Errorf("%w: %s: %s is not a raw HTTP request (request line, headers, blank line, body): %w", errUsage, flag, name, err)
 	}
 	var notes []string
 	body, err := io.ReadAll(req.Body)
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		notes = append(notes, fmt.Sprintf("the body is %d bytes, fewer than its Content-Length %d: the dump was cut short or edited", len(body), req.ContentLength))
+		notes = append(notes, fmt.Sprintf("the body is %s, fewer than its Content-Length %d: the dump was cut short or edited", plural(len(body), "byte"), req.ContentLength))
 	} else if err != nil {
-		return capture{}, nil, fmt.Errorf("reading the body of %s: %w", name, err)
+		return capture{}, nil, fmt.Errorf("%w: %s: reading the body of %s: %w", errUsage, flag, name, err)
 	}
 	rest, _ := io.ReadAll(br)
 	switch {
 	case len(rest) == 0:
 	case req.Header.Get("Content-Length") == "" && len(req.TransferEncoding) == 0:
 		body = rest
-		notes = append(notes, fmt.Sprintf("the dump has no Content-Length: the %d bytes after the headers were taken as the body", len(rest)))
+		notes = append(notes, fmt.Sprintf("the dump has no Content-Length: the %s after the headers were taken as the body", plural(len(rest), "byte")))
 	case len(bytes.TrimSpace(rest)) == 0:
 		// An editor's final newline after the body: not part of it.
 	default:
-		notes = append(notes, fmt.Sprintf("%d bytes after the body's Content-Length of %d were left out", len(rest), len(body)))
+		notes = append(notes, fmt.Sprintf("the dump goes on for %s after the body's Content-Length of %d: left out", plural(len(rest), "byte"), len(body)))
 	}
 	return capture{header: req.Header, body: body, host: req.Host}, notes, nil
 }
