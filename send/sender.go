@@ -210,9 +210,9 @@ func (s *Sender) Send(ctx context.Context, callbackURL string, body []byte) (Del
 		case !retry:
 			return d, fmt.Errorf("%w: the receiver replied %d", ErrNotDelivered, a.StatusCode)
 		case last && a.Err != nil:
-			return d, fmt.Errorf("%w: %d attempts, the last failed: %w", ErrNotDelivered, n, a.Err)
+			return d, fmt.Errorf("%w: %s, the last failed: %w", ErrNotDelivered, attempts(n), a.Err)
 		case last:
-			return d, fmt.Errorf("%w: %d attempts, the last got %d", ErrNotDelivered, n, a.StatusCode)
+			return d, fmt.Errorf("%w: %s, the last got %d", ErrNotDelivered, attempts(n), a.StatusCode)
 		}
 		t := time.NewTimer(a.Delay)
 		select {
@@ -284,4 +284,12 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// attempts says "1 attempt" or "n attempts".
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
 }

@@ -26,6 +26,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/wire"
 	"github.com/stellar/go-stellar-sdk/strkey"
 )
 
@@ -51,17 +52,17 @@ func diagnoseSEP12(ev sep12Evidence, err error) []string {
 	if errors.Is(err, kyccb.ErrMalformedBody) {
 		return []string{"the signature is valid, but the body is not a JSON object with the fields of GET /customer"}
 	}
-	value := kyccb.SignatureValue(ev.header)
+	value := wire.SignatureValue(ev.header)
 	legacy := ev.header.Get(kyccb.LegacySignatureHeader)
 	both := len(ev.header.Values(kyccb.SignatureHeader)) > 0 && legacy != ""
 	if value == "" {
 		return []string{"the request has neither a Signature nor an X-Stellar-Signature header: the sender did not sign it, or a proxy dropped the header"}
 	}
-	sig, perr := kyccb.ParseSignature(value)
+	sig, perr := wire.ParseSignature(value)
 	if perr != nil {
 		lines := malformedHints(value)
 		if both {
-			if _, e := kyccb.ParseSignature(legacy); e == nil {
+			if _, e := wire.ParseSignature(legacy); e == nil {
 				lines = append(lines, "X-Stellar-Signature is well formed, but when both headers are present Signature decides: the sender's Signature header is broken")
 			}
 		}
@@ -175,11 +176,11 @@ type sep12Match struct {
 
 // findSEP12Match tries the configured host and body first, then the usual
 // mistakes. A few hundred ed25519 verifications at most: milliseconds.
-func findSEP12Match(ev sep12Evidence, sig kyccb.Signature, legacy string, both bool) (sep12Match, bool) {
+func findSEP12Match(ev sep12Evidence, sig wire.Signature, legacy string, both bool) (sep12Match, bool) {
 	hosts := candidateHosts(ev.host, ev.requestHost)
 	bodies := bodyVariants(ev.body)
 	var msg []byte // reused: the body may be large
-	try := func(s kyccb.Signature) (sep12Match, bool) {
+	try := func(s wire.Signature) (sep12Match, bool) {
 		for _, b := range bodies {
 			for _, h := range hosts {
 				msg = append(append(append(append(append(msg[:0], s.Timestamp...), '.'), h.host...), '.'), b.body...)
@@ -196,7 +197,7 @@ func findSEP12Match(ev sep12Evidence, sig kyccb.Signature, legacy string, both b
 		return m, true
 	}
 	if both {
-		if ls, err := kyccb.ParseSignature(legacy); err == nil {
+		if ls, err := wire.ParseSignature(legacy); err == nil {
 			if m, ok := try(ls); ok {
 				m.legacy = true
 				return m, true
@@ -209,7 +210,7 @@ func findSEP12Match(ev sep12Evidence, sig kyccb.Signature, legacy string, both b
 // findEditedT looks for the t the signature was made with, within five
 // minutes of the header's, for the configured host and the body as
 // received: someone changed t to make a stale callback look fresh.
-func findEditedT(ev sep12Evidence, sig kyccb.Signature) (int64, bool) {
+func findEditedT(ev sep12Evidence, sig wire.Signature) (int64, bool) {
 	t := sig.Time.Unix()
 	var msg []byte // reused: the body may be large
 	for d := int64(1); d <= 300; d++ {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/wire"
 )
 
 // TestDiagnoseSEP12 makes one valid callback, breaks it the ways senders
@@ -116,7 +117,7 @@ func TestDiagnoseSEP12(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, verr := v.Verify(context.Background(), kyccb.SignatureValue(tt.header), received, at)
+			_, verr := v.Verify(context.Background(), wire.SignatureValue(tt.header), received, at)
 			if (tt.wantErr == errAny && verr == nil) || (tt.wantErr != errAny && (!errors.Is(verr, tt.wantErr) || (tt.wantErr == nil) != (verr == nil))) {
 				t.Fatalf("the library says %v, want %v", verr, tt.wantErr)
 			}

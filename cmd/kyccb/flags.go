@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/wire"
 	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/strkey"
 )
@@ -125,7 +126,7 @@ func parseSigningKeys(keys []string) (kyccb.StaticKeys, error) {
 		case strkey.IsValidEd25519SecretSeed(k):
 			return nil, fmt.Errorf("%w: %s: got a secret seed (S...), want the anchor's public key (G...)", errUsage, which)
 		}
-		if _, err := kyccb.ParseKey(k); err != nil {
+		if _, err := wire.ParsePublicKey(k); err != nil {
 			return nil, fmt.Errorf("%w: %s: signing key is not a Stellar public key (G...)", errUsage, which)
 		}
 	}

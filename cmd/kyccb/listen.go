@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/wallet"
 )
 
 const listenUsage = `
@@ -97,7 +98,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var keys listFlag
 	fs.Var(&keys, "signing-key", "SEP-12: the anchor's SIGNING_KEY G... (repeat or comma-separate for several)")
 	domain := fs.String("anchor-domain", "", "SEP-12: read the signing key from this anchor's stellar.toml instead of --signing-key")
-	refresh := fs.Duration("refresh-interval", kyccb.DefaultRefreshInterval, "SEP-12 with --anchor-domain: the least time between two reads of the stellar.toml")
+	refresh := fs.Duration("refresh-interval", wallet.DefaultRefreshInterval, "SEP-12 with --anchor-domain: the least time between two reads of the stellar.toml")
 	host := fs.String("host", "", "SEP-12: the host of the registered callback URL, or the URL (default: the listening address)")
 	secretFlag := fs.String("secret", "", "XGateway: the merchant secret key (or KYCCB_SECRET)")
 	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on; port 0 picks a free one")
@@ -118,7 +119,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		case len(keys) > 0 && *domain != "":
 			return fmt.Errorf("%w: give --signing-key or --anchor-domain, not both", errUsage)
 		case *domain != "":
-			src, err := kyccb.NewTOMLKeys(*domain, append(anchorOptions(), kyccb.WithRefreshInterval(*refresh))...)
+			src, err := wallet.NewTOMLKeys(*domain, append(anchorOptions(), wallet.WithRefreshInterval(*refresh))...)
 			if err != nil {
 				return fmt.Errorf("%w: %w", errUsage, err)
 			}

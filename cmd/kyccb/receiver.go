@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/wire"
 )
 
 // receiverConfig configures the verifying receiver that listen and demo run.
@@ -148,7 +149,11 @@ func newReceiver(cfg receiverConfig) (*receiver, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
-		r.cfg.host, r.next = v.Host(), v.Middleware(verified)
+		host, err := wire.CallbackHost(cfg.host)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
+		}
+		r.cfg.host, r.next = host, v.Middleware(verified)
 	case "xgateway":
 		v, err := kyccb.NewXGatewayVerifier(cfg.secret, opts...)
 		if err != nil {

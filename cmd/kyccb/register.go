@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/wallet"
 )
 
 const registerUsage = `
@@ -38,11 +39,11 @@ Examples:
 // (stellar.toml, KYC server); tests set one that trusts their server.
 var anchorClient *http.Client
 
-func anchorOptions() []kyccb.Option {
+func anchorOptions() []wallet.Option {
 	if anchorClient == nil {
 		return nil
 	}
-	return []kyccb.Option{kyccb.WithHTTPClient(anchorClient)}
+	return []wallet.Option{wallet.WithHTTPClient(anchorClient)}
 }
 
 func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -75,7 +76,7 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	out := registerOutcome{URL: displayURL(*callback), KYCServer: displayURL(*kycServer)}
 	kycURL := *kycServer
 	if *domain != "" {
-		server, err := kyccb.KYCServer(ctx, *domain, anchorOptions()...)
+		server, err := wallet.KYCServer(ctx, *domain, anchorOptions()...)
 		if err != nil {
 			if errors.Is(err, kyccb.ErrConfig) {
 				return fmt.Errorf("%w: %w", errUsage, err)
@@ -84,9 +85,9 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		out.KYCServer, kycURL = displayURL(server), server
 	}
-	reg := kyccb.CallbackRegistration{URL: *callback, ID: *id, Account: *account, Memo: *memo, MemoType: *memoType}
-	err := kyccb.RegisterCallback(ctx, kycURL, jwt, reg, anchorOptions()...)
-	var anchorErr *kyccb.AnchorError
+	reg := wallet.CallbackRegistration{URL: *callback, ID: *id, Account: *account, Memo: *memo, MemoType: *memoType}
+	err := wallet.RegisterCallback(ctx, kycURL, jwt, reg, anchorOptions()...)
+	var anchorErr *wallet.AnchorError
 	switch {
 	case err == nil:
 		out.Registered = true

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/wire"
 )
 
 // report is the verdict on one callback with what explains it; listen,
@@ -96,7 +97,7 @@ func reportFor(mode string, err error, at time.Time) *report {
 
 // addSignature records the SEP-12 signing time of h relative to now.
 func (r *report) addSignature(h http.Header, now time.Time) {
-	sig, err := kyccb.ParseSignature(kyccb.SignatureValue(h))
+	sig, err := wire.ParseSignature(wire.SignatureValue(h))
 	if err != nil {
 		return
 	}

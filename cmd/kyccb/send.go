@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/send"
 	"github.com/stellar/go-stellar-sdk/keypair"
 )
 
@@ -120,7 +121,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	st := newStyle(stdout)
 	if !*asJSON {
-		cfg.onAttempt = func(a kyccb.Attempt) { printAttempt(stdout, st, a) }
+		cfg.onAttempt = func(a send.Attempt) { printAttempt(stdout, st, a) }
 	}
 	d, sendErr := deliver(ctx, cfg, *target, body)
 	if len(d.Attempts) == 0 && sendErr != nil {
@@ -148,7 +149,7 @@ func runSend(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		out.Attempts = append(out.Attempts, oa)
 	}
 	if sendErr != nil {
-		out.Error = deliveryError(sendErr)
+		out.Error = sendErr.Error()
 	}
 	if *asJSON {
 		if err := (&jsonLines{w: stdout}).write(out); err != nil {
@@ -185,7 +186,7 @@ type outcomeAttempt struct {
 	DelayMS    int64  `json:"retry_in_ms,omitempty"`
 }
 
-func printAttempt(w io.Writer, st style, a kyccb.Attempt) {
+func printAttempt(w io.Writer, st style, a send.Attempt) {
 	var what string
 	if a.Err != nil {
 		what = st.red(termSafe(a.Err.Error()))
@@ -249,16 +250,6 @@ func abbreviate(s string, n int) string {
 	return s[:cut] + "... (" + plural(len(s), "byte") + ")"
 }
 
-// deliveryError is the text of a sender's error, with "1 attempt" where
-// the library says "1 attempts".
-func deliveryError(err error) string {
-	s := err.Error()
-	if prefix := kyccb.ErrNotDelivered.Error() + ": 1 attempts,"; strings.HasPrefix(s, prefix) {
-		s = kyccb.ErrNotDelivered.Error() + ": 1 attempt," + s[len(prefix):]
-	}
-	return s
-}
-
 func jsonOrString(b []byte) json.RawMessage {
 	if json.Valid(b) {
 		return b
@@ -295,16 +286,16 @@ func sampleCustomer(status, id string) []byte {
 	switch c.Status {
 	case kyccb.StatusNeedsInfo:
 		c.Fields = map[string]kyccb.Field{
-			"mobile_number":  {Type: kyccb.FieldString, Description: "phone number of the customer"},
-			"photo_id_front": {Type: kyccb.FieldBinary, Description: "front of photo ID"},
+			"mobile_number":  {Type: "string", Description: "phone number of the customer"},
+			"photo_id_front": {Type: "binary", Description: "front of photo ID"},
 		}
 		c.ProvidedFields = map[string]kyccb.ProvidedField{
-			"first_name": {Type: kyccb.FieldString, Description: "first name", Status: kyccb.FieldAccepted},
+			"first_name": {Type: "string", Description: "first name", Status: "ACCEPTED"},
 		}
 	case kyccb.StatusProcessing:
 		c.ProvidedFields = map[string]kyccb.ProvidedField{
-			"first_name":     {Type: kyccb.FieldString, Description: "first name", Status: kyccb.FieldAccepted},
-			"photo_id_front": {Type: kyccb.FieldBinary, Description: "front of photo ID", Status: kyccb.FieldProcessing},
+			"first_name":     {Type: "string", Description: "first name", Status: "ACCEPTED"},
+			"photo_id_front": {Type: "binary", Description: "front of photo ID", Status: "PROCESSING"},
 		}
 	case kyccb.StatusRejected:
 		c.Message = "The documents could not be verified"

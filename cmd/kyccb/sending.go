@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/send"
 )
 
 // sendConfig says how send and demo deliver callbacks: through the
@@ -21,40 +22,40 @@ type sendConfig struct {
 	legacy    bool   // SEP-12: send X-Stellar-Signature as well
 	now       func() time.Time
 	client    *http.Client
-	onAttempt func(kyccb.Attempt)
+	onAttempt func(send.Attempt)
 }
 
 // deliver sends body to callbackURL as cfg says. An error matching
 // errUsage means nothing was sent.
-func deliver(ctx context.Context, cfg sendConfig, callbackURL string, body []byte) (kyccb.Delivery, error) {
-	var opts []kyccb.Option
+func deliver(ctx context.Context, cfg sendConfig, callbackURL string, body []byte) (send.Delivery, error) {
+	var opts []send.Option
 	if cfg.attempts > 0 {
-		opts = append(opts, kyccb.WithAttempts(cfg.attempts))
+		opts = append(opts, send.WithAttempts(cfg.attempts))
 	}
 	if cfg.now != nil {
-		opts = append(opts, kyccb.WithClock(cfg.now))
+		opts = append(opts, send.WithClock(cfg.now))
 	}
 	if cfg.client != nil {
-		opts = append(opts, kyccb.WithHTTPClient(cfg.client))
+		opts = append(opts, send.WithHTTPClient(cfg.client))
 	}
 	if cfg.onAttempt != nil {
-		opts = append(opts, kyccb.WithAttemptHook(cfg.onAttempt))
+		opts = append(opts, send.WithAttemptHook(cfg.onAttempt))
 	}
-	var s *kyccb.Sender
+	var s *send.Sender
 	var err error
 	switch cfg.mode {
 	case "sep12":
 		if cfg.legacy {
-			opts = append(opts, kyccb.WithLegacySignatureHeader())
+			opts = append(opts, send.WithLegacySignatureHeader())
 		}
-		s, err = kyccb.NewSEP12Sender(cfg.seed, opts...)
+		s, err = send.NewSEP12(cfg.seed, opts...)
 	case "xgateway":
-		s, err = kyccb.NewXGatewaySender(cfg.secret, opts...)
+		s, err = send.NewXGateway(cfg.secret, opts...)
 	default:
 		err = fmt.Errorf("%w: unknown mode %q", kyccb.ErrConfig, cfg.mode)
 	}
 	if err != nil {
-		return kyccb.Delivery{}, fmt.Errorf("%w: %w", errUsage, err)
+		return send.Delivery{}, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	d, err := s.Send(ctx, callbackURL, body)
 	if errors.Is(err, kyccb.ErrConfig) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/wire"
 )
 
 const verifyUsage = `
@@ -166,21 +167,26 @@ func verifySEP12(ctx context.Context, keys kyccb.StaticKeys, host string, tolera
 	if err != nil {
 		return nil, err
 	}
-	_, verr := v.Verify(ctx, kyccb.SignatureValue(c.header), c.body, now)
+	checked, err := wire.CallbackHost(host)
+	if err != nil {
+		return nil, err
+	}
+	_, verr := v.Verify(ctx, wire.SignatureValue(c.header), c.body, now)
 	if verr == nil {
+		// Verify checked it is a JSON object; the handler also decodes it.
 		var cust kyccb.Customer
-		if t := bytes.TrimLeft(c.body, " \t\r\n"); len(t) == 0 || t[0] != '{' || json.Unmarshal(c.body, &cust) != nil {
-			verr = fmt.Errorf("%w: not a JSON object", kyccb.ErrMalformedBody)
+		if json.Unmarshal(c.body, &cust) != nil {
+			verr = fmt.Errorf("%w: a value of the wrong type", kyccb.ErrMalformedBody)
 		}
 	}
 	rep := reportFor("sep12", verr, now)
 	rep.addSignature(c.header, now)
 	rep.addCustomer(c.body)
-	rep.Host = v.Host()
-	rep.details = append([]field{{label: "checked", value: fmt.Sprintf("host %q, %s", v.Host(), keyCount(keys))}}, rep.details...)
+	rep.Host = checked
+	rep.details = append([]field{{label: "checked", value: fmt.Sprintf("host %q, %s", checked, keyCount(keys))}}, rep.details...)
 	if verr != nil {
 		rep.Diagnosis = diagnoseSEP12(sep12Evidence{
-			keys: keys, host: v.Host(), tolerance: tolerance, now: now, method: http.MethodPost,
+			keys: keys, host: checked, tolerance: tolerance, now: now, method: http.MethodPost,
 			header: c.header, body: c.body, requestHost: c.host, capture: !atGiven,
 		}, verr)
 	}
