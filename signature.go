@@ -256,29 +256,27 @@ func (e *signatureError) Error() string {
 	return e.text
 }
 
-// diagnose tries a few hosts the sender may have signed for instead, so the
-// person reading the log learns what to fix. It costs at most two ed25519
-// verifications per key.
+// diagnose tries the hosts a sender may have signed for instead
+// ([wire.HostVariants], as kyccb's command does), so the person reading the
+// log learns what to fix. It costs at most a few ed25519 verifications per
+// key, and runs only when someone reads the error. The request's Host
+// header is never repeated, unless it is the configured name with another
+// port, which is digits.
 func (e *signatureError) diagnose() string {
 	v := e.v
-	type candidate struct{ host, says string }
-	var cands []candidate
-	if v.bare == "" {
-		h := v.host + ":443"
-		cands = append(cands, candidate{h, fmt.Sprintf("valid for host %q, not for the configured %q: register the callback URL without the port, or configure the host with it", h, v.host)})
-	}
-	if rh := e.requestHost; rh != "" && rh != v.host && rh != v.bare && len(rh) <= 255 {
-		says := fmt.Sprintf("valid for the request's Host header, not for the configured host %q: configure the host the callback URL was registered with", v.host)
-		if samePortDigits(rh, v.host) {
-			// Only the port differs, and a port is digits: safe to show.
-			says = fmt.Sprintf("valid for host %q, not for the configured %q: configure the host with the port the callback URL was registered with", rh, v.host)
+	for _, c := range wire.HostVariants(v.host, e.requestHost)[1:] {
+		if !verifyAny(e.keys, wire.SignedMessage(nil, e.sig.Timestamp, c.Host, e.body), e.sig.Bytes) {
+			continue
 		}
-		// Otherwise the request's Host is not repeated: it is the sender's text.
-		cands = append(cands, candidate{rh, says})
-	}
-	for _, c := range cands {
-		if verifyAny(e.keys, wire.SignedMessage(nil, e.sig.Timestamp, c.host, e.body), e.sig.Bytes) {
-			return c.says
+		switch {
+		case c.FromRequest && samePortDigits(c.Host, v.host):
+			return fmt.Sprintf("valid for host %q, not for the configured %q: configure the host with the port the callback URL was registered with", c.Host, v.host)
+		case c.FromRequest:
+			return fmt.Sprintf("valid for the request's Host header, not for the configured host %q: configure the host the callback URL was registered with", v.host)
+		case v.bare == "" && c.Host == v.host+":443":
+			return fmt.Sprintf("valid for host %q, not for the configured %q: register the callback URL without the port, or configure the host with it", c.Host, v.host)
+		default:
+			return fmt.Sprintf("valid for host %q (%s), not for the configured %q: configure the host exactly as in the callback URL registered with the anchor", c.Host, c.What, v.host)
 		}
 	}
 	return fmt.Sprintf("not signed by a trusted key for host %q, or the body was changed", v.host)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kyccb/kyccb/internal/httpx"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -100,7 +101,7 @@ func newSender(signer *Signer, hash func([]byte) ([]byte, error), attempts int, 
 	if cfg.client != nil {
 		hc = *cfg.client
 	}
-	hc.CheckRedirect = noRedirect
+	hc.CheckRedirect = httpx.NoRedirect
 	return &Sender{signer: signer, hash: hash, client: &hc, cfg: cfg}, nil
 }
 
@@ -232,7 +233,7 @@ func (s *Sender) attempt(ctx context.Context, u *url.URL, body []byte, d *Delive
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
-		a.Err = requestError(err)
+		a.Err = httpx.RequestError(err)
 		return a, 0
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
@@ -245,12 +246,12 @@ func (s *Sender) attempt(ctx context.Context, u *url.URL, body []byte, d *Delive
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		a.Err = requestError(err)
+		a.Err = httpx.RequestError(err)
 		return a, 0
 	}
 	defer resp.Body.Close()
 	a.StatusCode = resp.StatusCode
-	d.StatusCode, d.Reply = resp.StatusCode, readReply(resp.Body)
+	d.StatusCode, d.Reply = resp.StatusCode, httpx.ReadReply(resp.Body, maxReplyBytes)
 	return a, retryAfter(resp.Header.Get("Retry-After"), s.cfg.now())
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/kyccb/kyccb/internal/httpx"
 	"net/http"
 	"net/url"
 	"strings"
@@ -103,17 +104,17 @@ func RegisterCallback(ctx context.Context, kycServer, jwt string, reg CallbackRe
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, server.JoinPath("customer", "callback").String(), bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("kyccb: registering the callback: %w", requestError(err))
+		return fmt.Errorf("kyccb: registering the callback: %w", httpx.RequestError(err))
 	}
 	req.Header.Set("Authorization", "Bearer "+jwt)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	resp, err := cfg.httpClient(noRedirect).Do(req)
+	resp, err := cfg.httpClient(httpx.NoRedirect).Do(req)
 	if err != nil {
-		return fmt.Errorf("kyccb: registering the callback: %w", requestError(err))
+		return fmt.Errorf("kyccb: registering the callback: %w", httpx.RequestError(err))
 	}
 	defer resp.Body.Close()
-	reply := readReply(resp.Body)
+	reply := httpx.ReadReply(resp.Body, maxReplyBytes)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
@@ -149,7 +150,7 @@ func checkURL(what, raw string) (*url.URL, error) {
 	case "https":
 		return u, nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if httpx.IsLoopback(u.Hostname()) {
 			return u, nil
 		}
 		return nil, fmt.Errorf("%w: %s must be https (plain http only on a loopback host)", kyccb.ErrConfig, what)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/kyccb/kyccb/internal/httpx"
 	"io"
 	"net"
 	"net/http"
@@ -115,9 +116,9 @@ func checkTOMLURL(raw string, fromLoopback bool) error {
 		return errors.New("is not an absolute URL")
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()) && fromLoopback:
+	case u.Scheme == "http" && httpx.IsLoopback(u.Hostname()) && fromLoopback:
 		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && httpx.IsLoopback(u.Hostname()):
 		return errors.New("must be https: plain http on a loopback host is accepted only from a stellar.toml itself served on a loopback host")
 	default:
 		return errors.New("must be https")
@@ -142,7 +143,7 @@ func (h home) errorf(format string, args ...any) error {
 // refused them too, and a home domain is none of those.
 func parseDomain(domain string) (home, error) {
 	if host, port, err := net.SplitHostPort(domain); err == nil {
-		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || !isLoopback(host) {
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || !httpx.IsLoopback(host) {
 			return home{}, fmt.Errorf("%w: an anchor domain with a port must be a loopback host (127.0.0.1, [::1] or localhost) and a port", kyccb.ErrConfig)
 		}
 		return home{domain: domain, url: "http://" + domain + "/.well-known/stellar.toml", loopback: true}, nil
@@ -185,7 +186,7 @@ func fetchTOML(ctx context.Context, cfg *config, h home) (tomlFile, bool, error)
 	}
 	resp, err := cfg.httpClient(tomlRedirects(h.loopback)).Do(req)
 	if err != nil {
-		return tomlFile{}, false, h.errorf("%w", requestError(err))
+		return tomlFile{}, false, h.errorf("%w", httpx.RequestError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -193,7 +194,7 @@ func fetchTOML(ctx context.Context, cfg *config, h home) (tomlFile, bool, error)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxTOMLBytes+1))
 	if err != nil {
-		return tomlFile{}, false, h.errorf("%w", requestError(err))
+		return tomlFile{}, false, h.errorf("%w", httpx.RequestError(err))
 	}
 	if len(b) > maxTOMLBytes {
 		return tomlFile{}, false, h.errorf("larger than 100 KiB, the most SEP-1 allows")
@@ -207,7 +208,7 @@ func fetchTOML(ctx context.Context, cfg *config, h home) (tomlFile, bool, error)
 		}
 		return tomlFile{}, false, h.errorf("not valid TOML, or a field read here is not a string")
 	}
-	return f, isLoopback(resp.Request.URL.Hostname()), nil
+	return f, httpx.IsLoopback(resp.Request.URL.Hostname()), nil
 }
 
 // tomlRedirects returns the redirect policy of stellar.toml fetches: up to
@@ -216,7 +217,7 @@ func fetchTOML(ctx context.Context, cfg *config, h home) (tomlFile, bool, error)
 // loopback host too.
 func tomlRedirects(loopback bool) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
-		ok := req.URL.Scheme == "https" || loopback && req.URL.Scheme == "http" && isLoopback(req.URL.Hostname())
+		ok := req.URL.Scheme == "https" || loopback && req.URL.Scheme == "http" && httpx.IsLoopback(req.URL.Hostname())
 		if !ok {
 			return errors.New("redirected to a URL that is not https")
 		}

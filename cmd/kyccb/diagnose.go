@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -88,10 +87,10 @@ func diagnoseSEP12(ev sep12Evidence, err error) []string {
 		lines = append(lines, fmt.Sprintf("signed by another key: the signature does not verify under %s for %s, over this body or any usual re-serialization of it; "+
 			"compare the sender's public key with the anchor's SIGNING_KEY in its stellar.toml (for kyccb send, the address of --seed). "+
 			"Or it was signed for a host not tried here, or the body or t was edited after signing",
-			keyNames(ev.keys), hostList(candidateHosts(ev.host, ev.requestHost))))
+			keyNames(ev.keys), hostList(wire.HostVariants(ev.host, ev.requestHost))))
 	case m.legacy:
 		lines = append(lines, "X-Stellar-Signature verifies but Signature does not, and when both are present Signature decides: the sender's Signature header is wrong")
-	case m.host.host == ev.host && m.body.what == "":
+	case m.host.Host == ev.host && m.body.what == "":
 		if fresh {
 			// The library rejected it, yet it verifies here: the key
 			// source must have changed in between.
@@ -100,7 +99,7 @@ func diagnoseSEP12(ev sep12Evidence, err error) []string {
 			lines = append(lines, fmt.Sprintf("the signature itself is valid (key %s, host %q): only its time is off", keyName(m.key), ev.host))
 		}
 	default:
-		if m.host.host != ev.host {
+		if m.host.Host != ev.host {
 			lines = append(lines, hostLine(m.host, ev.host))
 		}
 		if m.body.what != "" {
@@ -168,7 +167,7 @@ func clockLine(age, tolerance time.Duration, t string, capture bool) string {
 // sep12Match is a way the signature verifies: for which host, over which
 // form of the body, under which key, in which header.
 type sep12Match struct {
-	host   hostCandidate
+	host   wire.HostVariant
 	body   bodyVariant
 	key    ed25519.PublicKey
 	legacy bool // only X-Stellar-Signature verifies
@@ -177,13 +176,13 @@ type sep12Match struct {
 // findSEP12Match tries the configured host and body first, then the usual
 // mistakes. A few hundred ed25519 verifications at most: milliseconds.
 func findSEP12Match(ev sep12Evidence, sig wire.Signature, legacy string, both bool) (sep12Match, bool) {
-	hosts := candidateHosts(ev.host, ev.requestHost)
+	hosts := wire.HostVariants(ev.host, ev.requestHost)
 	bodies := bodyVariants(ev.body)
 	var msg []byte // reused: the body may be large
 	try := func(s wire.Signature) (sep12Match, bool) {
 		for _, b := range bodies {
 			for _, h := range hosts {
-				msg = append(append(append(append(append(msg[:0], s.Timestamp...), '.'), h.host...), '.'), b.body...)
+				msg = wire.SignedMessage(msg[:0], s.Timestamp, h.Host, b.body)
 				for _, k := range ev.keys {
 					if len(k) == ed25519.PublicKeySize && ed25519.Verify(k, msg, s.Bytes) {
 						return sep12Match{host: h, body: b, key: k}, true
@@ -218,7 +217,7 @@ func findEditedT(ev sep12Evidence, sig wire.Signature) (int64, bool) {
 			if c < 0 {
 				continue
 			}
-			msg = append(append(append(append(strconv.AppendInt(msg[:0], c, 10), '.'), ev.host...), '.'), ev.body...)
+			msg = wire.SignedMessage(msg[:0], strconv.FormatInt(c, 10), ev.host, ev.body)
 			for _, k := range ev.keys {
 				if len(k) == ed25519.PublicKeySize && ed25519.Verify(k, msg, sig.Bytes) {
 					return c, true
@@ -229,62 +228,10 @@ func findEditedT(ev sep12Evidence, sig wire.Signature) (int64, bool) {
 	return 0, false
 }
 
-// hostCandidate is a host a sender may have signed, and how it relates to
-// the configured one.
-type hostCandidate struct{ host, what string }
-
-// candidateHosts lists the configured host first, then what senders sign
-// by mistake: the host with or without a port, the request's Host header,
-// the other name of the loopback address.
-func candidateHosts(host, requestHost string) []hostCandidate {
-	var out []hostCandidate
-	seen := map[string]bool{}
-	add := func(h, what string) {
-		if h != "" && !seen[h] && len(h) <= 255 {
-			seen[h] = true
-			out = append(out, hostCandidate{h, what})
-		}
-	}
-	add(host, "the configured host")
-	for i, h := range []string{host, requestHost} {
-		if h == "" {
-			continue
-		}
-		if i == 1 {
-			add(h, "the request's Host header")
-		}
-		name, port, err := net.SplitHostPort(h)
-		if err == nil {
-			add(joinHost(name, ""), "the host without its port")
-		} else {
-			name = strings.Trim(h, "[]")
-			add(h+":443", "the host with :443")
-			add(h+":80", "the host with :80")
-		}
-		switch name {
-		case "127.0.0.1", "::1":
-			add(joinHost("localhost", port), "localhost for the loopback address")
-		case "localhost":
-			add(joinHost("127.0.0.1", port), "127.0.0.1 for localhost")
-		}
-	}
-	return out
-}
-
-func joinHost(name, port string) string {
-	if port == "" {
-		if strings.Contains(name, ":") {
-			return "[" + name + "]"
-		}
-		return name
-	}
-	return net.JoinHostPort(name, port)
-}
-
-func hostList(hs []hostCandidate) string {
+func hostList(hs []wire.HostVariant) string {
 	q := make([]string, len(hs))
 	for i, h := range hs {
-		q[i] = fmt.Sprintf("%q", h.host)
+		q[i] = fmt.Sprintf("%q", h.Host)
 	}
 	if len(q) == 1 {
 		return "host " + q[0]
@@ -292,14 +239,14 @@ func hostList(hs []hostCandidate) string {
 	return "host " + q[0] + " (nor " + strings.Join(q[1:], ", ") + ")"
 }
 
-func hostLine(h hostCandidate, configured string) string {
-	line := fmt.Sprintf("wrong host: signed for %q (%s), not for the configured host %q; ", h.host, h.what, configured)
-	if h.what == "the request's Host header" {
+func hostLine(h wire.HostVariant, configured string) string {
+	line := fmt.Sprintf("wrong host: signed for %q (%s), not for the configured host %q; ", h.Host, h.What, configured)
+	if h.What == wire.WhatRequestHost {
 		return line + "the signed host is the one of the callback URL registered with the anchor, never the Host a request arrives with: " +
-			fmt.Sprintf("if %q is the registered URL's host, configure it (--host); otherwise the sender signs the wrong host", h.host)
+			fmt.Sprintf("if %q is the registered URL's host, configure it (--host); otherwise the sender signs the wrong host", h.Host)
 	}
 	return line + fmt.Sprintf("the signed host is written exactly as in the callback URL registered with the anchor, port included: "+
-		"configure --host %q if that is the URL you registered, or register the URL the sender signs for", h.host)
+		"configure --host %q if that is the URL you registered, or register the URL the sender signs for", h.Host)
 }
 
 // bodyVariant is the body as received, or as a sender may have had it
@@ -431,24 +378,31 @@ func diagnoseXGateway(secret, method string, body []byte, err error) []string {
 	if lines, ok := diagnoseCommon(err, method); ok {
 		return lines
 	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(body, &obj) != nil || obj == nil {
-		if bytes.Contains(body, []byte("=")) && !bytes.ContainsAny(body, "{}") {
-			return []string{"the body looks form-encoded (a=b&c=d): XGateway sends a JSON object"}
-		}
-		return []string{"the body is not a JSON object: XGateway sends one JSON object per callback"}
+	x, perr := wire.ParseXGateway(body)
+	switch {
+	case errors.Is(perr, wire.ErrAmbiguousKey):
+		return []string{"the body has a key twice, or a key that differs from a field's name only in case: parsers would read it differently, so it never verifies (" + perr.Error() + ")"}
+	case perr != nil && bytes.Contains(body, []byte("=")) && !bytes.ContainsAny(body, "{}"):
+		return []string{"the body looks form-encoded (a=b&c=d): XGateway sends a JSON object"}
+	case perr != nil && errors.Is(err, kyccb.ErrBadHash):
+		return []string{"a hashed field is not in XGateway's form (" + perr.Error() + ")"}
+	case perr != nil:
+		return []string{"the body is not a JSON object: XGateway sends one JSON object per callback (" + perr.Error() + ")"}
 	}
-	typ := jsonString(obj["callbackType"])
-	fields, known := xgatewayFields(typ, obj, "N/A")
+	typ := x.Type()
+	fields := x.FieldsAs(typ, "N/A")
 	switch {
 	case errors.Is(err, kyccb.ErrUnknownCallbackType):
 		return []string{fmt.Sprintf("callbackType is %q: XGateway sends kyc, transaction or bank_account, and hashes different fields for each", typ)}
 	case errors.Is(err, kyccb.ErrMissingHash):
 		return []string{"the body has no hash field, or an empty one: nothing authenticates it"}
-	case !errors.Is(err, kyccb.ErrBadHash) || !known:
+	case !errors.Is(err, kyccb.ErrBadHash) || fields == nil:
 		return nil
 	}
-	hash := jsonString(obj["hash"])
+	if _, ferr := x.HashedFields(); ferr != nil {
+		return []string{"a hashed field is not in XGateway's form, so the hash could be read as another callback's (" + ferr.Error() + ")"}
+	}
+	hash, _ := x.Hash()
 	sum := xgatewaySHA512(secret, fields)
 	switch {
 	case strings.EqualFold(hash, hex.EncodeToString(sum)):
@@ -463,12 +417,12 @@ func diagnoseXGateway(secret, method string, body []byte, err error) []string {
 		}
 	}
 	for _, other := range []string{kyccb.XGatewayTypeKYC, kyccb.XGatewayTypeTransaction, kyccb.XGatewayTypeBankAccount} {
-		if f, _ := xgatewayFields(other, obj, "N/A"); other != typ && matches(xgatewaySHA512(secret, f)) {
+		if other != typ && matches(xgatewaySHA512(secret, x.FieldsAs(other, "N/A"))) {
 			return []string{fmt.Sprintf("the hash is over the fields of a %s callback (%s), but callbackType is %q", other, strings.Join(hashedNames(other), "."), typ)}
 		}
 	}
 	if typ == kyccb.XGatewayTypeTransaction {
-		if f, _ := xgatewayFields(typ, obj, ""); matches(xgatewaySHA512(secret, f)) {
+		if matches(xgatewaySHA512(secret, x.FieldsAs(typ, ""))) {
 			return []string{"the sender hashed an empty customerId: XGateway writes N/A for a transaction without a customer"}
 		}
 	}
@@ -488,49 +442,12 @@ func diagnoseXGateway(secret, method string, body []byte, err error) []string {
 		"or a hashed field was changed after hashing; no other field, status included, is covered by the hash", strings.Join(hashedNames(typ), "."))}
 }
 
-// xgatewayFields returns the hashed fields of a callback of type typ, read
-// from obj, with na for a transaction's missing customerId.
-func xgatewayFields(typ string, obj map[string]json.RawMessage, na string) ([]string, bool) {
-	customer := jsonString(obj["customerId"])
-	switch typ {
-	case kyccb.XGatewayTypeKYC:
-		return []string{customer}, true
-	case kyccb.XGatewayTypeTransaction:
-		if customer == "" {
-			customer = na
-		}
-		return []string{jsonString(obj["id"]), customer, jsonString(obj["amount"]), jsonString(obj["currency"])}, true
-	case kyccb.XGatewayTypeBankAccount:
-		return []string{customer, jsonString(obj["currency"])}, true
-	}
-	return nil, false
-}
-
+// hashedNames names what a callback of type typ hashes, the secret last.
 func hashedNames(typ string) []string {
-	switch typ {
-	case kyccb.XGatewayTypeTransaction:
-		return []string{"id", "customerId", "amount", "currency", "secret"}
-	case kyccb.XGatewayTypeBankAccount:
-		return []string{"customerId", "currency", "secret"}
-	}
-	return []string{"customerId", "secret"}
+	return append(wire.XGatewayHashedKeys(typ), "secret")
 }
 
 func xgatewaySHA512(secret string, fields []string) []byte {
-	s := sha512.Sum512([]byte(strings.Join(append(fields[:len(fields):len(fields)], secret), ".")))
+	s := wire.XGatewaySum(secret, fields...)
 	return s[:]
-}
-
-// jsonString returns a JSON string's value, a number's literal text, or ""
-// for anything else, as the library reads hashed fields.
-func jsonString(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		return n.String()
-	}
-	return ""
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/httpx"
 	"github.com/kyccb/kyccb/internal/wire"
 )
 
@@ -200,11 +201,11 @@ func (rc *receiver) verified(w http.ResponseWriter, r *http.Request) {
 	body := kyccb.RawBody(r.Context())
 	st.body = body
 	if rc.cfg.mode == "sep12" {
-		// The middleware leaves decoding to its next handler; refuse what
-		// kyccb.SEP12 would refuse.
+		// The middleware refused anything but a JSON object and leaves
+		// decoding to its next handler; refuse what kyccb.SEP12 would.
 		var c kyccb.Customer
-		if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' || json.Unmarshal(body, &c) != nil {
-			st.err = fmt.Errorf("%w: not a JSON object", kyccb.ErrMalformedBody)
+		if json.Unmarshal(body, &c) != nil {
+			st.err = fmt.Errorf("%w: a value of the wrong type", kyccb.ErrMalformedBody)
 			http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
 			return
 		}
@@ -243,11 +244,7 @@ func (rc *receiver) forwardTo(w http.ResponseWriter, r *http.Request, body []byt
 	}
 	resp, err := rc.cfg.client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // without the URL, which may hold a token
-		}
-		res.Error = err.Error()
+		res.Error = httpx.RequestError(err).Error() // without the URL, which may hold a token
 		http.Error(w, "forwarding failed", http.StatusBadGateway)
 		return res
 	}

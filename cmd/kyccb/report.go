@@ -150,9 +150,12 @@ func (r *report) addCustomer(body []byte) {
 // a best-effort reading of body otherwise.
 func (r *report) addXGateway(cb *kyccb.XGatewayCallback, body []byte) {
 	if cb == nil {
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(body, &obj) == nil {
-			r.claim(claims{CustomerID: jsonString(obj["customerId"]), Status: jsonString(obj["status"]), CallbackType: jsonString(obj["callbackType"])})
+		// Read as the verifier reads it; a body it cannot read one way
+		// makes no claim worth showing.
+		if x, err := wire.ParseXGateway(body); err == nil {
+			id, _ := x.String("customerId")
+			status, _ := x.String("status")
+			r.claim(claims{CustomerID: id, Status: status, CallbackType: x.Type()})
 		}
 		return
 	}

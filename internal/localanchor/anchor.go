@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kyccb/kyccb/internal/httpx"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -125,7 +125,7 @@ func New(cfg Config) (*Anchor, error) {
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
 		return nil, errors.New("localanchor: the address needs a port other than 0: listen first, then pass the listener's address")
 	}
-	if !isLoopback(host) {
+	if !httpx.IsLoopback(host) {
 		return nil, errors.New("localanchor: the address must be on a loopback host (127.0.0.0/8, ::1, localhost): the anchor serves plain http")
 	}
 	a := &Anchor{
@@ -326,17 +326,6 @@ func (a *Anchor) serveTOML(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write(a.toml)
-}
-
-// isLoopback reports whether host, without a port, is "localhost" or a
-// loopback IP address. Other names that may resolve to loopback do not
-// count.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 var errNotLoopback = errors.New("localanchor: refusing to dial an address that is not loopback")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kyccb/kyccb/internal/httpx"
 	"maps"
 	"mime"
 	"net/http"
@@ -297,7 +298,7 @@ func checkCallbackURL(raw string) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return errors.New("not http or https")
 	}
-	if !isLoopback(u.Hostname()) {
+	if !httpx.IsLoopback(u.Hostname()) {
 		return errors.New("not a loopback host")
 	}
 	return nil

@@ -1,6 +1,7 @@
 package localanchor
 
 import (
+	"github.com/kyccb/kyccb/internal/httpx"
 	"net"
 	"net/http"
 	"time"
@@ -161,7 +162,7 @@ func (a *Anchor) adminOnly(h http.Handler) http.Handler {
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
-		if !isLoopback(host) {
+		if !httpx.IsLoopback(host) {
 			a.refuse(w, r, http.StatusForbidden, "the admin endpoint answers requests for a loopback host only", nil)
 			return
 		}

@@ -1000,3 +1000,34 @@ func xgwSameKey(a, b []byte) bool {
 	}
 	return len(a) == 0 && len(b) == 0
 }
+
+// XGatewayHashedKeys returns the names of the fields XGateway hashes, in
+// order, before the secret, for callbacks of type typ, or nil for another
+// type.
+func XGatewayHashedKeys(typ string) []string {
+	switch typ {
+	case XGatewayTypeKYC:
+		return []string{"customerId"}
+	case XGatewayTypeTransaction:
+		return []string{"id", "customerId", "amount", "currency"}
+	case XGatewayTypeBankAccount:
+		return []string{"customerId", "currency"}
+	}
+	return nil
+}
+
+// FieldsAs returns the values of the fields a callback of type typ hashes,
+// read from x as they are, without the format rules, and with na for a
+// transaction's missing customer: for explaining why a hash does not match
+// (the sender hashed another type's fields, or left out the "N/A").
+func (x *XGateway) FieldsAs(typ, na string) []string {
+	keys := XGatewayHashedKeys(typ)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i], _ = x.String(k)
+		if k == "customerId" && typ == XGatewayTypeTransaction && out[i] == "" {
+			out[i] = na
+		}
+	}
+	return out
+}

@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kyccb/kyccb/internal/httpx"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -118,7 +118,7 @@ func (a *Anchor) check() (*url.URL, error) {
 	}
 	switch {
 	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && httpx.IsLoopback(u.Hostname()):
 	default:
 		return nil, fmt.Errorf("%w: web auth endpoint must be https (plain http only on a loopback host)", ErrConfig)
 	}
@@ -136,16 +136,6 @@ func (a *Anchor) check() (*url.URL, error) {
 		a.WebAuthDomain = u.Host
 	}
 	return u, nil
-}
-
-// isLoopback reports whether host, without a port, is "localhost" or a
-// loopback IP address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Option changes how Authenticate works.
@@ -320,11 +310,7 @@ func do(client *http.Client, req *http.Request, what string, v any) error {
 	if err != nil {
 		// net/http's *url.Error repeats the URL; the error it wraps is
 		// enough to tell what went wrong.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("sep10: %s: %w", what, err)
+		return fmt.Errorf("sep10: %s: %w", what, httpx.RequestError(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
