@@ -47,7 +47,9 @@ for a receiver only you can reach; "off" prints the library's reason only.
 
 --anchor-domain reads the signing key from the SIGNING_KEY of the anchor's
 stellar.toml instead, and reads it again when a signature fails (a key
-rotation), at most every --refresh-interval.
+rotation), at most every --refresh-interval. The domain is a host name,
+whose stellar.toml is fetched over https, or a local anchor's loopback
+host:port (kyccb anchor's, such as 127.0.0.1:8000), fetched over plain http.
 
 --host is the host of the callback URL registered with the anchor, exactly
 as the anchor signs it (host, or host:port when the URL has a port); by
@@ -62,6 +64,7 @@ Examples:
   kyccb listen --signing-key GCHL... --addr 127.0.0.1:8080
   kyccb listen --signing-key GCHL... --host wallet.example.org --forward http://127.0.0.1:3000/kyc
   kyccb listen --anchor-domain testanchor.stellar.org --host wallet.example.org
+  kyccb listen --anchor-domain 127.0.0.1:8000 --addr 127.0.0.1:8080 --json
   kyccb listen --mode xgateway --secret "$SECRET" --addr 127.0.0.1:9090 --json
   kyccb listen --signing-key GCHL... --diagnose all
 `

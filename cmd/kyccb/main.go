@@ -9,13 +9,14 @@
 //	kyccb send       send a signed (SEP-12) or hashed (XGateway) callback, as the sender does
 //	kyccb verify     check a captured callback offline and explain the verdict
 //	kyccb register   register a callback URL with an anchor (SEP-12 PUT /customer/callback)
+//	kyccb anchor     run a local SEP-10 and SEP-12 anchor that sends signed callbacks, for tests
 //	kyccb keygen     make a throwaway anchor key pair
 //	kyccb version    print the version of kyccb (also: kyccb --version)
 //
 // Run "kyccb <command> -h" for a command's flags and examples. Exit codes:
 // 0 ok, 1 a callback was rejected or a command failed, 2 usage error.
 // Ctrl-C and SIGTERM stop a command the same way: listen finishes the
-// callbacks in flight and exits 0.
+// callbacks in flight and exits 0, anchor the deliveries in flight.
 package main
 
 import (
@@ -48,6 +49,7 @@ var commands = []command{
 	{"send", "send a signed SEP-12 or hashed XGateway callback, as the sender does", runSend},
 	{"verify", "check a captured callback offline and explain the verdict", runVerify},
 	{"register", "register a callback URL with an anchor (SEP-12 PUT /customer/callback)", runRegister},
+	{"anchor", "run a local SEP-10 and SEP-12 anchor on loopback that sends signed callbacks", runAnchor},
 	{"keygen", "make a throwaway anchor key pair for tests", runKeygen},
 	{"version", "print the version of kyccb (also: kyccb --version)", runVersion},
 }

@@ -58,7 +58,7 @@ func TestDemo(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	for _, env := range []string{"KYCCB_SEED", "KYCCB_SECRET", "KYCCB_JWT"} {
+	for _, env := range []string{"KYCCB_SEED", "KYCCB_SECRET", "KYCCB_JWT", "KYCCB_ACCOUNT_SEED"} {
 		t.Setenv(env, "") // the cases without a secret must find none
 	}
 	tests := []struct {
@@ -92,6 +92,10 @@ func TestUsage(t *testing.T) {
 		{"keygen -h", []string{"keygen", "-h"}, exitOK},
 		{"register -h", []string{"register", "-h"}, exitOK},
 		{"register without a JWT", []string{"register", "--kyc-server", "https://anchor.example.com/kyc", "--url", "https://wallet.example.org/kyc"}, exitUsage},
+		{"anchor -h", []string{"anchor", "-h"}, exitOK},
+		{"anchor on an address that is not loopback", []string{"anchor", "--addr", "0.0.0.0:8000"}, exitUsage},
+		{"register with both a JWT and an account seed", []string{"register", "--anchor-domain", "127.0.0.1:1", "--jwt", "a.b.c", "--account-seed", "SAX3AH622R2XT6DXWWSRIDCMMUCCMATBZ5U6XKJWDO7M2EJUBFC3AW5X", "--url", "http://127.0.0.1:1/kyc"}, exitUsage},
+		{"register with an anchor domain that is a non-loopback address", []string{"register", "--anchor-domain", "192.0.2.1:8080", "--jwt", "a.b.c", "--url", "https://wallet.example.org/kyc"}, exitUsage},
 		{"register without a callback URL", []string{"register", "--kyc-server", "https://anchor.example.com/kyc", "--jwt", "a.b.c"}, exitUsage},
 		{"listen with both a signing key and an anchor domain", []string{"listen", "--signing-key", "GCHLHDBOKG2JWMJQBTLSL5XG6NO7ESXI2TAQKZXCXWXB5WI2X6W233PR", "--anchor-domain", "anchor.example.com"}, exitUsage},
 		{"listen with an anchor domain that is a non-loopback address", []string{"listen", "--anchor-domain", "192.0.2.1:8080"}, exitUsage},

@@ -284,6 +284,14 @@ func TestKeyErrors(t *testing.T) {
 			"kyccb send: usage: KYCCB_SEED: seed has leading or trailing white space\n"},
 		{"no key at all for a seed", "", []string{"send", "--seed", "SABC", "--url", "http://127.0.0.1:1/"},
 			"kyccb send: usage: --seed: not a Stellar secret seed (S...)\n"},
+		{"a public key for the anchor's seed", "", []string{"anchor", "--seed", testAddress},
+			"kyccb anchor: usage: --seed: got a public key (G...), want the secret seed (S...)\n"},
+		{"a public key for the anchor's seed, from the environment", testAddress, []string{"anchor"},
+			"kyccb anchor: usage: KYCCB_SEED: got a public key (G...), want the secret seed (S...)\n"},
+		{"an anchor's seed with a trailing new line", "", []string{"anchor", "--seed", testSeed + "\n"},
+			"kyccb anchor: usage: --seed: seed has leading or trailing white space\n"},
+		{"a public key for the account seed of register", "", []string{"register", "--anchor-domain", "127.0.0.1:1", "--account-seed", testAddress, "--url", "http://127.0.0.1:1/kyc"},
+			"kyccb register: usage: --account-seed: got a public key (G...), want the secret seed (S...)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
