@@ -58,7 +58,7 @@ directly. The secret may come from KYCCB_SECRET.
 
 The server reads a request's headers within 5 s and all of it within 10 s,
 writes the reply within 30 s, and keeps an idle connection 60 s (the
-settings README.md recommends).
+settings docs/security.md recommends).
 
 Examples:
   kyccb listen --signing-key GCHL... --addr 127.0.0.1:8080
@@ -69,7 +69,7 @@ Examples:
   kyccb listen --signing-key GCHL... --diagnose all
 `
 
-// serverLimits are the server settings README.md recommends for a callback
+// serverLimits are the server settings docs/security.md recommends for a callback
 // URL ("Recommended server settings"): listen's port is a callback URL,
 // open to whoever finds it. Tests shorten them.
 var serverLimits = struct {

@@ -87,10 +87,12 @@ func (e Event) String() string {
 		if e.RetryIn > 0 {
 			fmt.Fprintf(&b, ", retry in %s", e.RetryIn.Round(time.Millisecond))
 		}
-	case EventDelivered:
-		fmt.Fprintf(&b, ": %s to %s after %d attempt(s)", e.Status, e.URL, e.Attempt)
-	case EventFailed:
-		fmt.Fprintf(&b, ": %s to %s after %d attempt(s)", e.Status, e.URL, e.Attempt)
+	case EventDelivered, EventFailed:
+		attempts := "1 attempt"
+		if e.Attempt != 1 {
+			attempts = fmt.Sprintf("%d attempts", e.Attempt)
+		}
+		fmt.Fprintf(&b, ": %s to %s after %s", e.Status, e.URL, attempts)
 	case EventRefused:
 		fmt.Fprintf(&b, ": %d", e.StatusCode)
 	}

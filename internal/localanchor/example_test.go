@@ -25,6 +25,6 @@ func ExampleEvent_String() {
 	// registered customer c1 (GABC): callbacks to http://127.0.0.1:9000/kyc
 	// status customer c1 (GABC): REJECTED (ID unreadable)
 	// attempt customer c1: REJECTED #1 to http://127.0.0.1:9000/kyc: 500, retry in 1.2s
-	// delivered customer c1: REJECTED to http://127.0.0.1:9000/kyc after 2 attempt(s)
+	// delivered customer c1: REJECTED to http://127.0.0.1:9000/kyc after 2 attempts
 	// {"time":"0001-01-01T00:00:00Z","kind":"attempt","customer":"c1","url":"http://127.0.0.1:9000/kyc","status":"REJECTED","attempt":1,"status_code":500,"retry_in_ns":1200000000}
 }
