@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -281,6 +282,12 @@ func BenchmarkRatios(b *testing.B) {
 	fx := newSEP12Fixture(b)
 	xfx := newXGatewayFixture(b)
 	fs, fx1, fsH, fxH := forgedMiB(b)
+	// The same handler with an observer that counts, as a metrics
+	// observer does.
+	var seen atomic.Int64
+	observed := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
+		kyccb.WithClock(func() time.Time { return time.Unix(1700000000, 0) }),
+		kyccb.WithObserver(func(*http.Request, kyccb.Verdict) { seen.Add(1) }))
 	w := &discardWriter{h: http.Header{}}
 	for b.Loop() {
 		f := alternate(10, 5,
@@ -295,6 +302,7 @@ func BenchmarkRatios(b *testing.B) {
 			func() { fx.malformed.serve(fx.handler, w) },
 			func() { xfx.valid.serve(xfx.handler, w) },
 			xfx.floor,
+			func() { fx.valid.serve(observed, w) },
 		)
 		b.ReportMetric(float64(d[0].Nanoseconds()), "sep12-ns/op")
 		b.ReportMetric(float64(d[1].Nanoseconds()), "sep12-floor-ns/op")
@@ -303,5 +311,6 @@ func BenchmarkRatios(b *testing.B) {
 		b.ReportMetric(float64(d[3])/float64(d[0]), "malformed/valid")
 		b.ReportMetric(float64(d[4].Nanoseconds()), "xgw-ns/op")
 		b.ReportMetric(float64(d[4])/float64(d[5]), "xgw/floor")
+		b.ReportMetric(float64(d[6])/float64(d[1]), "sep12-observed/floor")
 	}
 }

@@ -123,24 +123,28 @@ func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 }
 
 // verifyRequest is the SEP-12 request path: method, then the header and
-// its freshness before any of the body is read, then the body, read within
-// the limit, then [SEP12Verifier.Verify]'s checks.
+// its freshness before any of the body is read (the first half of
+// [SEP12Verifier.Verify]), then the body, read within the limit, then the
+// second half of Verify.
 func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([]byte, time.Time, error) {
 	if r.Method != http.MethodPost {
 		return nil, time.Time{}, ErrMethod
 	}
-	header, now := wire.SignatureValue(r.Header), v.cfg.now()
-	if _, err := v.checkHeader(header, now); err != nil {
-		return nil, time.Time{}, err
-	}
-	body, err := readBody(w, r, v.cfg.maxBody)
+	sig, err := v.checkHeader(wire.SignatureValue(r.Header), v.cfg.now())
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	// Not full: the handler's decode checks the JSON, and the middleware
-	// checks it itself.
-	at, err := v.verify(r.Context(), header, body, now, false)
-	return body, at, withRequestHost(err, r.Host)
+	// The body is read straight after the signed prefix, so that the
+	// message is never copied.
+	msg := v.signedPrefix(sig, bodyHint(r))
+	bodyAt := len(msg)
+	if msg, err = readBody(w, r, v.cfg.maxBody, msg); err != nil {
+		return nil, time.Time{}, err
+	}
+	// Verify's second half. Not full: the handler's decode checks the
+	// JSON, and the middleware checks it itself.
+	at, err := v.verifyMessage(r.Context(), sig, msg, bodyAt, false)
+	return msg[bodyAt:len(msg):len(msg)], at, withRequestHost(err, r.Host)
 }
 
 // Handler returns a handler that authenticates XGateway callbacks with v and
@@ -201,7 +205,7 @@ func (v *XGatewayVerifier) verifyRequest(w http.ResponseWriter, r *http.Request)
 	if r.Method != http.MethodPost {
 		return nil, XGatewayCallback{}, ErrMethod
 	}
-	body, err := readBody(w, r, v.cfg.maxBody)
+	body, err := readBody(w, r, v.cfg.maxBody, make([]byte, 0, bodyHint(r)))
 	if err != nil {
 		return nil, XGatewayCallback{}, err
 	}
@@ -216,28 +220,33 @@ func (v *XGatewayVerifier) verifyRequest(w http.ResponseWriter, r *http.Request)
 // longer bodies grow the buffer as their bytes arrive.
 const bodyPrealloc = 16 << 10
 
-// readBody reads at most limit bytes of r's body. It refuses a declared
-// length over the limit without reading anything.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// bodyHint is how many bytes of body to make room for before any has
+// arrived: one more than a declared length, so that the read that finds
+// EOF does not grow the buffer, but never more than bodyPrealloc.
+func bodyHint(r *http.Request) int {
+	if r.ContentLength > 0 {
+		return int(min(r.ContentLength+1, bodyPrealloc))
+	}
+	return 512
+}
+
+// readBody appends at most limit bytes of r's body to dst. It refuses a
+// declared length over the limit without reading anything.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64, dst []byte) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, ErrBodyTooLarge
 	}
 	if r.Body == nil {
-		return nil, nil
+		return dst, nil
 	}
-	hint := int64(512)
-	if r.ContentLength > 0 {
-		// One more than declared, so that the read that finds EOF does not
-		// grow the buffer.
-		hint = min(r.ContentLength+1, bodyPrealloc)
-	}
-	buf := make([]byte, 0, hint)
+	buf, start := dst, len(dst)
 	body := http.MaxBytesReader(w, r.Body, limit)
 	for {
 		if len(buf) == cap(buf) {
 			// Double the room as bytes arrive, up to the one byte past the
 			// limit that MaxBytesReader reads to tell it is too long.
-			buf = slices.Grow(buf, int(max(1, min(int64(len(buf)), limit+1-int64(len(buf))))))
+			n := int64(len(buf) - start)
+			buf = slices.Grow(buf, int(max(512, min(n, limit+1-n))))
 		}
 		n, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]

@@ -99,21 +99,30 @@ func NewSEP12Verifier(keys KeySource, host string, opts ...Option) (*SEP12Verifi
 // [ErrFuture], [ErrBadSignature], [ErrKeysUnavailable] or
 // [ErrMalformedBody].
 func (v *SEP12Verifier) Verify(ctx context.Context, header string, body []byte, now time.Time) (time.Time, error) {
-	return v.verify(ctx, header, body, now, true)
-}
-
-// verify is Verify. With full false it checks only that body starts as a
-// JSON object, for callers that decode it next, which checks the rest.
-func (v *SEP12Verifier) verify(ctx context.Context, header string, body []byte, now time.Time, full bool) (time.Time, error) {
 	sig, err := v.checkHeader(header, now)
 	if err != nil {
 		return time.Time{}, err
 	}
-	msg := wire.SignedMessage(make([]byte, 0, len(sig.Timestamp)+len(v.host)+2+len(body)), sig.Timestamp, v.host, body)
+	msg := v.signedPrefix(sig, len(body))
+	return v.verifyMessage(ctx, sig, append(msg, body...), len(msg), true)
+}
+
+// signedPrefix returns "<t>.<host>.", with room for a body of n bytes
+// after it.
+func (v *SEP12Verifier) signedPrefix(sig wire.Signature, n int) []byte {
+	return wire.SignedMessage(make([]byte, 0, len(sig.Timestamp)+len(v.host)+2+n), sig.Timestamp, v.host, nil)
+}
+
+// verifyMessage is the second half of Verify, for a header checkHeader
+// accepted: msg is "<t>.<host>.<body>", with the body from msg[bodyAt:].
+// With full false it checks only that the body starts as a JSON object,
+// for callers that decode it next, which checks the rest.
+func (v *SEP12Verifier) verifyMessage(ctx context.Context, sig wire.Signature, msg []byte, bodyAt int, full bool) (time.Time, error) {
+	body := msg[bodyAt:]
 	if err := v.checkSignature(ctx, sig, msg, body); err != nil {
 		return time.Time{}, err
 	}
-	if full && !wire.IsObject(body) || !wire.StartsObject(body) {
+	if !wire.StartsObject(body) || full && !wire.IsObject(body) {
 		return time.Time{}, errNotObject
 	}
 	return sig.Time, nil
