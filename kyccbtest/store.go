@@ -350,7 +350,7 @@ func (c *storeChecker) duplicateWithin(t *testing.T, key, fp string, start time.
 	if time.Since(start) < ttl {
 		t.Fatalf("Reserve = %q, %v right after Confirm, want ErrDuplicate", tok, err)
 	}
-	t.Skipf("the machine took longer than the TTL %s to ask; cannot tell whether the record was kept", ttl)
+	t.Skipf("the machine took longer than the TTL %s to ask; cannot tell whether the record was kept (run again on a less loaded machine)", ttl)
 }
 
 // eventually reserves key until it gets a lease, while the store finds the
