@@ -116,3 +116,42 @@ func TestConstructorPanicsMatchErrConfig(t *testing.T) {
 		})
 	}
 }
+
+// Key errors say what is wrong with the key (white space around it, the
+// other kind of key) and never repeat it.
+func TestKeyErrorsSayWhatIsWrong(t *testing.T) {
+	for _, c := range []struct {
+		name, key, want string
+	}{
+		{"a public key with a trailing newline", testAddress + "\n", "has leading or trailing white space"},
+		{"a public key with a leading space", " " + testAddress, "has leading or trailing white space"},
+		{"a secret seed for a public key", testSeed, "got a secret seed (S...), want the public key (G...)"},
+		{"not a key", "GNOTAKEY", "not a Stellar public key (G...)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := kyccb.ParseKeys(c.key)
+			if !errors.Is(err, kyccb.ErrConfig) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("ParseKeys: %v, want ErrConfig saying %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), strings.TrimSpace(c.key)) {
+				t.Errorf("the error repeats the key: %v", err)
+			}
+		})
+	}
+	for _, c := range []struct {
+		name, seed, want string
+	}{
+		{"a public key for a seed", testAddress, "got a public key (G...), want the secret seed, which starts with S"},
+		{"a seed with a trailing newline", testSeed + "\n", "has leading or trailing white space"},
+	} {
+		t.Run("SignSEP12 with "+c.name, func(t *testing.T) {
+			_, err := kyccb.SignSEP12(c.seed, testHost, []byte(customerJSON), signedAt)
+			if !errors.Is(err, kyccb.ErrConfig) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("SignSEP12: %v, want ErrConfig saying %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), strings.TrimSpace(c.seed)) {
+				t.Errorf("the error repeats the key: %v", err)
+			}
+		})
+	}
+}
