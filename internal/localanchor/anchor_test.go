@@ -28,7 +28,7 @@ import (
 
 // TestWholeLoop runs a wallet's KYC flow against the local anchor, every
 // party on loopback: stellar.toml, SEP-10 with package sep10, PUT /customer,
-// callback registration with kyccb.RegisterCallback, and the status
+// callback registration with wallet.RegisterCallback, and the status
 // script's callbacks verified by kyccb.SEP12 — NEEDS_INFO, PROCESSING,
 // ACCEPTED in order, each the anchor's GET /customer body of the moment,
 // then nothing more.

@@ -8,10 +8,8 @@ import (
 	"github.com/kyccb/kyccb/send"
 )
 
-// This file is the only one that knows the library's SEP-12 sender. It uses
-// the root package's kyccb.NewSEP12Sender until the sender moves to package
-// github.com/kyccb/kyccb/send (send.NewSEP12, send.WithAttempts, ...); the
-// move changes only this file.
+// This file is the only one that knows the library's SEP-12 sender,
+// package send: callbacks are signed and retried by the code anchors use.
 
 // attempt is one delivery attempt, as the events report it.
 type attempt struct {
