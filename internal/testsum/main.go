@@ -73,6 +73,7 @@ type summary struct {
 func summarise(r io.Reader, w io.Writer) *summary {
 	s := &summary{}
 	output := map[string][]string{} // test key -> its output lines
+	failedIn := map[string]bool{}   // packages with a failed test
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
@@ -83,6 +84,8 @@ func summarise(r io.Reader, w io.Writer) *summary {
 		}
 		key := e.Package + " " + e.Test
 		switch e.Action {
+		case "build-output":
+			fmt.Fprint(w, e.Output) // a compile error: shown as go test shows it
 		case "output":
 			output[key] = append(output[key], e.Output)
 		case "pass":
@@ -95,14 +98,22 @@ func summarise(r io.Reader, w io.Writer) *summary {
 		case "fail":
 			if e.Test != "" {
 				s.failed++
+				failedIn[e.Package] = true
 				fmt.Fprint(w, strings.Join(output[key], ""))
 			} else {
+				if !failedIn[e.Package] {
+					s.failed++ // the package failed without a failing test: a build error, a panic
+				}
+				saidFail := false
 				for _, line := range output[key] {
 					if !strings.HasPrefix(line, "=== ") {
 						fmt.Fprint(w, line)
+						saidFail = saidFail || strings.HasPrefix(line, "FAIL\t")
 					}
 				}
-				fmt.Fprintf(w, "FAIL\t%s\n", e.Package)
+				if !saidFail {
+					fmt.Fprintf(w, "FAIL\t%s\n", e.Package)
+				}
 			}
 			delete(output, key)
 		case "skip":
