@@ -92,9 +92,10 @@ func NewSEP12Verifier(keys KeySource, host string, opts ...Option) (*SEP12Verifi
 // Verify reports whether header, the value of the Signature (or
 // X-Stellar-Signature) header, is a valid signature of body for the
 // configured host at time now, and returns the signing time. The checks run
-// cheapest first: syntax, then freshness, then ed25519, then whether body
-// is a JSON object (a SEP-12 body always is; anything else could be the
-// tail of a signature made for a longer host). The error matches one of
+// cheapest first: syntax, then freshness, then whether body starts as a
+// JSON object, then ed25519, then whether body is exactly one JSON object
+// (a SEP-12 body always is; anything else could be the tail of a signature
+// made for a longer host). The error matches one of
 // [ErrMissingSignature], [ErrMalformedSignature], [ErrExpired],
 // [ErrFuture], [ErrBadSignature], [ErrKeysUnavailable] or
 // [ErrMalformedBody].
@@ -119,10 +120,17 @@ func (v *SEP12Verifier) signedPrefix(sig wire.Signature, n int) []byte {
 // for callers that decode it next, which checks the rest.
 func (v *SEP12Verifier) verifyMessage(ctx context.Context, sig wire.Signature, msg []byte, bodyAt int, full bool) (time.Time, error) {
 	body := msg[bodyAt:]
+	// A SEP-12 body is a JSON object: anything else could be the tail of a
+	// message signed for a longer host. Its first byte costs nothing to
+	// check; the full check reads every byte, so it waits for a signature
+	// that verified.
+	if !wire.StartsObject(body) {
+		return time.Time{}, errNotObject
+	}
 	if err := v.checkSignature(ctx, sig, msg, body); err != nil {
 		return time.Time{}, err
 	}
-	if !wire.StartsObject(body) || full && !wire.IsObject(body) {
+	if full && !wire.IsObject(body) {
 		return time.Time{}, errNotObject
 	}
 	return sig.Time, nil
