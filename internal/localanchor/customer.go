@@ -193,14 +193,11 @@ func (a *Anchor) putCustomer(w http.ResponseWriter, r *http.Request, sub string)
 	}
 	id := fields["id"]
 	a.mu.Lock()
-	c := a.lookupLocked(sub, id)
-	if c == nil && id != "" {
+	c := a.customerLocked(sub, id)
+	if c == nil {
 		a.mu.Unlock()
 		a.refuse(w, r, http.StatusNotFound, "customer not found", nil)
 		return
-	}
-	if c == nil {
-		c = a.newCustomerLocked(sub)
 	}
 	for name := range fields {
 		if !reservedFields[name] {
@@ -261,14 +258,11 @@ func (a *Anchor) putCallback(w http.ResponseWriter, r *http.Request, sub string)
 	}
 	id := fields["id"]
 	a.mu.Lock()
-	c := a.lookupLocked(sub, id)
-	if c == nil && id != "" {
+	c := a.customerLocked(sub, id)
+	if c == nil {
 		a.mu.Unlock()
 		a.refuse(w, r, http.StatusNotFound, "customer not found", nil)
 		return
-	}
-	if c == nil {
-		c = a.newCustomerLocked(sub)
 	}
 	c.url = raw
 	if !c.scripted && !a.closed {
@@ -394,4 +388,15 @@ func first(v map[string][]string) map[string]string {
 		}
 	}
 	return m
+}
+
+// customerLocked returns the customer a request names: id, or, when id is
+// empty, the account's own, made if it has none yet. It returns nil when
+// id names no customer of the account. a.mu must be held.
+func (a *Anchor) customerLocked(sub, id string) *customer {
+	c := a.lookupLocked(sub, id)
+	if c == nil && id == "" {
+		c = a.newCustomerLocked(sub)
+	}
+	return c
 }
