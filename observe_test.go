@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -155,6 +156,7 @@ func TestObserverSeesEveryReply(t *testing.T) {
 	failing := errors.New("database down")
 	blocked := make(chan struct{})
 	inFn := make(chan struct{}, 1)
+	var background sync.WaitGroup
 
 	cases := []struct {
 		name    string
@@ -188,7 +190,7 @@ func TestObserverSeesEveryReply(t *testing.T) {
 				return nil
 			},
 			prepare: func(h http.Handler) {
-				go serve(h, valid, customerJSON)
+				background.Go(func() { serve(h, valid, customerJSON) })
 				<-inFn
 			}, want: seen{"sep12", 503, "in_progress"}},
 		{name: "store unavailable", header: valid, opts: []kyccb.Option{kyccb.WithDedup(failingStore{})}, want: seen{"sep12", 503, "store_unavailable"}},
@@ -235,15 +237,18 @@ func TestObserverSeesEveryReply(t *testing.T) {
 			}
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, r)
-			if c.name == "in progress" {
-				close(blocked)
-			}
 			mu.Lock()
-			defer mu.Unlock()
-			if len(got) != 1 {
-				t.Fatalf("observer saw %d verdicts, want 1: %+v", len(got), got)
+			seenVerdicts := slices.Clone(got)
+			mu.Unlock()
+			if c.name == "in progress" {
+				// Only now may the first delivery finish, and be seen.
+				close(blocked)
+				background.Wait()
 			}
-			g := got[0]
+			if len(seenVerdicts) != 1 {
+				t.Fatalf("observer saw %d verdicts, want 1: %+v", len(seenVerdicts), seenVerdicts)
+			}
+			g := seenVerdicts[0]
 			if s := (seen{g.Mode, g.Status, g.Outcome()}); s != c.want || g.Status != rec.Code {
 				t.Errorf("observer saw %+v (reply %d), want %+v", s, rec.Code, c.want)
 			}
