@@ -1,7 +1,6 @@
 package kyccb
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,12 +164,10 @@ func (d *docEntry) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// decodeObject decodes body, which must be one JSON object, into v.
-// json.Unmarshal alone would accept null for a struct.
+// decodeObject decodes body, which the verifier has already seen start as
+// a JSON object (json.Unmarshal alone would take null for a struct), into
+// v.
 func decodeObject(body []byte, v any) error {
-	if b := bytes.TrimLeft(body, " \t\r\n"); len(b) == 0 || b[0] != '{' {
-		return fmt.Errorf("%w: not a JSON object", ErrMalformedBody)
-	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return fmt.Errorf("%w: %s", ErrMalformedBody, describeJSONError(err))
 	}

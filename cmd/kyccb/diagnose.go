@@ -26,7 +26,6 @@ import (
 
 	"github.com/kyccb/kyccb"
 	"github.com/kyccb/kyccb/internal/wire"
-	"github.com/stellar/go-stellar-sdk/strkey"
 )
 
 // sep12Evidence is what is known about one SEP-12 callback.
@@ -354,11 +353,10 @@ func escapeNonASCII(js []byte) []byte {
 }
 
 func keyName(k ed25519.PublicKey) string {
-	s, err := strkey.Encode(strkey.VersionByteAccountID, k)
-	if err != nil {
-		return "a key of the wrong length"
+	if s := wire.Address(k); s != "" {
+		return s
 	}
-	return s
+	return "a key of the wrong length"
 }
 
 func keyNames(keys []ed25519.PublicKey) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,8 +10,6 @@ import (
 
 	"github.com/kyccb/kyccb"
 	"github.com/kyccb/kyccb/internal/wire"
-	"github.com/stellar/go-stellar-sdk/keypair"
-	"github.com/stellar/go-stellar-sdk/strkey"
 )
 
 // newFlagSet returns a flag set that prints usage, then the flags, to
@@ -112,41 +111,45 @@ func readInput(flag, name string, stdin io.Reader) ([]byte, error) {
 }
 
 // parseSigningKeys parses the anchor's public keys given with
-// --signing-key. Its errors never repeat a key: what was pasted may be a
-// seed.
+// --signing-key, by the library's rules (internal/wire), in the command's
+// words. Its errors never repeat a key: what was pasted may be a seed.
 func parseSigningKeys(keys []string) (kyccb.StaticKeys, error) {
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: --signing-key: no signing key", errUsage)
+	}
+	trusted := make(kyccb.StaticKeys, 0, len(keys))
 	for i, k := range keys {
 		which := "--signing-key"
 		if len(keys) > 1 {
 			which = fmt.Sprintf("--signing-key (key %d)", i+1)
 		}
+		pk, err := wire.ParsePublicKey(k)
 		switch {
-		case strings.TrimSpace(k) != k:
+		case errors.Is(err, wire.ErrKeySpace):
 			return nil, fmt.Errorf("%w: %s: signing key has leading or trailing white space", errUsage, which)
-		case strkey.IsValidEd25519SecretSeed(k):
+		case errors.Is(err, wire.ErrKeyIsSeed):
 			return nil, fmt.Errorf("%w: %s: got a secret seed (S...), want the anchor's public key (G...)", errUsage, which)
-		}
-		if _, err := wire.ParsePublicKey(k); err != nil {
+		case errors.Is(err, wire.ErrKeySmallOrder):
+			return nil, fmt.Errorf("%w: %s: signing key %v", errUsage, which, err)
+		case err != nil:
 			return nil, fmt.Errorf("%w: %s: signing key is not a Stellar public key (G...)", errUsage, which)
 		}
-	}
-	trusted, err := kyccb.ParseKeys(keys...)
-	if err != nil {
-		return nil, fmt.Errorf("%w: --signing-key: %w", errUsage, err)
+		trusted = append(trusted, pk)
 	}
 	return trusted, nil
 }
 
 // checkSeed checks the secret seed that signs, read from source (a flag
-// or an environment variable). Its errors never repeat the seed.
+// or an environment variable), by the library's rules. Its errors never
+// repeat the seed.
 func checkSeed(source, seed string) error {
+	_, err := wire.ParseSeed(seed)
 	switch {
-	case strings.TrimSpace(seed) != seed:
+	case errors.Is(err, wire.ErrKeySpace):
 		return fmt.Errorf("%w: %s: seed has leading or trailing white space", errUsage, source)
-	case strkey.IsValidEd25519PublicKey(seed):
+	case errors.Is(err, wire.ErrSeedIsAccount):
 		return fmt.Errorf("%w: %s: got a public key (G...), want the secret seed (S...)", errUsage, source)
-	}
-	if _, err := keypair.ParseFull(seed); err != nil {
+	case err != nil:
 		return fmt.Errorf("%w: %s: not a Stellar secret seed (S...)", errUsage, source)
 	}
 	return nil
