@@ -31,43 +31,91 @@ const (
 )
 
 // A Store remembers, for [WithDedup], which customer's callback is being
-// processed and which body was last processed for each customer.
-// [NewMemoryStore] keeps that in the process; a shared store (package
-// github.com/kyccb/kyccb/redisstore) makes several replicas process each
-// delivery once between them.
+// processed, which body was last processed for each customer, which signed
+// requests were processed, and, for transaction callbacks, the newest
+// updated_at applied. [NewMemoryStore] keeps that in the process; a shared
+// store (package github.com/kyccb/kyccb/redisstore) makes several replicas
+// process each delivery once between them.
 //
 // A key names the customer a callback is about (for XGateway, also the
-// callback type and the transaction or currency), as an opaque string of
-// at most a hundred ASCII bytes; a fingerprint names a body (its SHA-256,
-// in hex). For each key a store keeps two things that expire on their own:
-// a lease, held by one delivery while its function runs, and the
-// fingerprint last applied.
+// callback type and the transaction or currency; for SEP-6, SEP-24 and
+// SEP-31, the transaction), as an opaque string of at most a hundred ASCII
+// bytes. For each key a store keeps, each expiring on its own: a lease,
+// held by one delivery while its function runs; the fingerprint last
+// applied; the signatures of the deliveries applied, each until it could no
+// longer pass the verifier's freshness check; and the newest UpdatedAt
+// applied (the watermark).
 //
 // Each method must be atomic with respect to the others on the same key,
 // also across processes for a shared store: that is what makes two
 // concurrent deliveries run the function once. Methods must be safe for
-// concurrent use. Any error other than the two below means the store could
+// concurrent use. Any error other than the four below means the store could
 // not answer (unreachable, full): the handler then refuses the callback
 // with 503, or processes it anyway with [WithDedupFailOpen].
 type Store interface {
 	// Reserve takes a lease on key for the duration lease and returns a
-	// token that no other reservation of any key has. It returns
-	// ErrDuplicate if fingerprint is the one last applied for key and that
-	// record has not expired, even while a lease is held, and otherwise
-	// ErrDuplicateInProgress if another delivery holds an unexpired lease
-	// on key. Taking a lease leaves the applied record as it is.
-	Reserve(ctx context.Context, key, fingerprint string, lease time.Duration) (token string, err error)
+	// token that no other reservation of any key has. It returns, checked
+	// in this order and even while another delivery holds a lease:
+	// ErrReplay if d.Signature is not empty and is one recorded for key
+	// and not yet expired; ErrDuplicate if d.Fingerprint is the one last
+	// applied for key and that record has not expired; ErrStale if
+	// d.UpdatedAt is not zero and is before the watermark of key. Otherwise
+	// it returns ErrDuplicateInProgress if another delivery holds an
+	// unexpired lease on key. Taking a lease leaves the applied record as
+	// it is.
+	Reserve(ctx context.Context, key string, d Delivery, lease time.Duration) (token string, err error)
 
-	// Confirm records fingerprint as the one last applied for key, for
-	// ttl, and ends the lease token holds. If another token holds an
+	// Confirm records d as applied for key: d.Fingerprint as the one last
+	// applied, for ttl; d.Signature, when not empty, for d.SignatureTTL;
+	// and the watermark raised to d.UpdatedAt when that is later (kept for
+	// ttl). It ends the lease token holds. If another token holds an
 	// unexpired lease on key, it changes nothing and returns nil. If no
-	// lease is held (it ran out while the function ran), it records
-	// fingerprint all the same.
-	Confirm(ctx context.Context, key, token, fingerprint string, ttl time.Duration) error
+	// lease is held (it ran out while the function ran), it records d all
+	// the same.
+	Confirm(ctx context.Context, key, token string, d Delivery, ttl time.Duration) error
 
 	// Release ends the lease token holds on key, if it holds one, and
 	// leaves the applied record as it was; otherwise it changes nothing.
 	Release(ctx context.Context, key, token string) error
+}
+
+// A Delivery is what a handler tells its [Store] about one authenticated
+// callback.
+type Delivery struct {
+	// Fingerprint names the body: its SHA-256, in hex.
+	Fingerprint string
+
+	// Signature names the signed request: the SHA-256, in hex, of the
+	// signature's decoded bytes, so that respellings of one signature
+	// (base64 alphabets, padding, pair order) are one. It is empty for
+	// XGateway callbacks, which carry no signature.
+	Signature string
+
+	// SignatureTTL is how long Signature must be remembered: until the
+	// request could no longer pass the verifier's freshness check.
+	SignatureTTL time.Duration
+
+	// UpdatedAt is the updated_at of a SEP-6, SEP-24 or SEP-31
+	// transaction callback, which orders two callbacks about one
+	// transaction; zero when the body has none, and for customer
+	// callbacks, which carry no time.
+	UpdatedAt time.Time
+}
+
+// A BindingStore is a [Store] that gives the function of each delivery it
+// reserved a context of its own. Package github.com/kyccb/kyccb/pgstore is
+// one: its Reserve opens a database transaction, the function's context
+// carries it, and Confirm commits the function's writes together with the
+// record of the delivery, so that both are kept or neither is. A handler
+// whose store is a BindingStore therefore answers 503 when Confirm fails,
+// so that the sender retries, where other stores answer 200 (the
+// function's effect was kept, only its record was lost).
+type BindingStore interface {
+	Store
+
+	// Bind returns the context the function of the delivery that holds
+	// token on key runs with, derived from ctx.
+	Bind(ctx context.Context, key, token string) context.Context
 }
 
 // dedup is the handler's duplicate suppression; a nil store turns it off.
@@ -253,7 +301,7 @@ func fingerprint(body []byte) string {
 type delivery struct {
 	d     *dedup
 	key   string
-	fp    string
+	dv    Delivery
 	token string // the lease held, or "" when there is none to settle
 	// settled is set once the lease is confirmed or released.
 	settled bool
@@ -261,17 +309,21 @@ type delivery struct {
 	err error
 }
 
-// begin reserves key for the body. When the function must not run it
-// returns run false and the reason for the reply: ErrDuplicate for a
-// redelivery, answered 200.
-func (d *dedup) begin(ctx context.Context, key string, body []byte) (dl delivery, run bool, reason error) {
-	fp := fingerprint(body)
-	token, err := d.store.Reserve(ctx, key, fp, d.lease)
+// begin reserves key for the delivery dv. When the function must not run
+// it returns run false and the reason for the reply: ErrDuplicate for a
+// redelivery, ErrReplay for a request processed before and ErrStale for an
+// older transaction status, each answered 200.
+func (d *dedup) begin(ctx context.Context, key string, dv Delivery) (dl delivery, run bool, reason error) {
+	token, err := d.store.Reserve(ctx, key, dv, d.lease)
 	switch {
 	case err == nil && token != "":
-		return delivery{d: d, key: key, fp: fp, token: token}, true, nil
+		return delivery{d: d, key: key, dv: dv, token: token}, true, nil
+	case errors.Is(err, ErrReplay):
+		return delivery{}, false, ErrReplay
 	case errors.Is(err, ErrDuplicate):
 		return delivery{}, false, ErrDuplicate
+	case errors.Is(err, ErrStale):
+		return delivery{}, false, ErrStale
 	case errors.Is(err, ErrDuplicateInProgress):
 		return delivery{}, false, ErrDuplicateInProgress
 	case err == nil:
@@ -296,7 +348,7 @@ func (dl *delivery) settle(ctx context.Context, ok bool) error {
 	dl.settled = true
 	ctx = context.WithoutCancel(ctx)
 	if ok {
-		if err := dl.d.store.Confirm(ctx, dl.key, dl.token, dl.fp, dl.d.ttl); err != nil {
+		if err := dl.d.store.Confirm(ctx, dl.key, dl.token, dl.dv, dl.d.ttl); err != nil {
 			return fmt.Errorf("%w: recording a processed callback (a later identical delivery may run again): %w", ErrStoreUnavailable, err)
 		}
 		return nil
@@ -317,25 +369,35 @@ func (dl *delivery) abandon(ctx context.Context) {
 // most once per distinct body of a customer and never twice at once for
 // one. It is generic rather than taking a closure so that the path without
 // dedup allocates nothing more.
-func callOnce[T any](c *config, w http.ResponseWriter, r *http.Request, mode, key string, body []byte, ctx context.Context, fn func(context.Context, T) error, v T, start time.Time) {
+func callOnce[T any](c *config, w http.ResponseWriter, r *http.Request, mode, key string, dv Delivery, ctx context.Context, fn func(context.Context, T) error, v T, start time.Time) {
 	if c.dedup.store == nil {
 		c.reply(w, r, mode, callFn(fn, ctx, v), start)
 		return
 	}
-	dl, run, reason := c.dedup.begin(r.Context(), key, body)
+	dl, run, reason := c.dedup.begin(r.Context(), key, dv)
 	if !run {
 		c.reply(w, r, mode, reason, start)
 		return
 	}
 	defer dl.abandon(r.Context())
+	if b, ok := c.dedup.store.(BindingStore); ok && dl.token != "" {
+		ctx = b.Bind(ctx, key, dl.token)
+	}
 	err := callFn(fn, ctx, v)
-	c.replyCode(w, r, mode, HTTPStatus(err), joinErrors(err, dl.settle(r.Context(), err == nil)), start)
+	serr := dl.settle(r.Context(), err == nil)
+	code := HTTPStatus(err)
+	if _, ok := c.dedup.store.(BindingStore); ok && err == nil && serr != nil {
+		// The function's writes were not committed with the record: the
+		// sender must deliver again.
+		code = http.StatusServiceUnavailable
+	}
+	c.replyCode(w, r, mode, code, joinErrors(err, serr), start)
 }
 
 // serveOnce calls next for a verified request: directly without dedup,
 // else as callOnce runs a function, judging next's success by the status
 // it writes.
-func (c *config) serveOnce(w http.ResponseWriter, r *http.Request, mode, key string, body []byte, next http.Handler, start time.Time) {
+func (c *config) serveOnce(w http.ResponseWriter, r *http.Request, mode, key string, dv Delivery, next http.Handler, start time.Time) {
 	if c.dedup.store == nil && c.observer == nil {
 		next.ServeHTTP(w, r)
 		return
@@ -346,7 +408,7 @@ func (c *config) serveOnce(w http.ResponseWriter, r *http.Request, mode, key str
 		c.observe(r, mode, sw.status(), nil, start)
 		return
 	}
-	dl, run, reason := c.dedup.begin(r.Context(), key, body)
+	dl, run, reason := c.dedup.begin(r.Context(), key, dv)
 	if !run {
 		c.reply(w, r, mode, reason, start)
 		return

@@ -247,7 +247,7 @@ type testStore struct {
 
 var errStoreDown = errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
 
-func (s *testStore) Reserve(ctx context.Context, key, fingerprint string, lease time.Duration) (string, error) {
+func (s *testStore) Reserve(ctx context.Context, key string, fingerprint kyccb.Delivery, lease time.Duration) (string, error) {
 	s.calls.Add(1)
 	if s.failReserve.Load() {
 		return "", errStoreDown
@@ -255,7 +255,7 @@ func (s *testStore) Reserve(ctx context.Context, key, fingerprint string, lease 
 	return s.Store.Reserve(ctx, key, fingerprint, lease)
 }
 
-func (s *testStore) Confirm(ctx context.Context, key, token, fingerprint string, ttl time.Duration) error {
+func (s *testStore) Confirm(ctx context.Context, key, token string, fingerprint kyccb.Delivery, ttl time.Duration) error {
 	s.calls.Add(1)
 	if s.failConfirm.Load() {
 		return errStoreDown

@@ -70,6 +70,20 @@ var (
 	// [WithObserver]; a [Store] returns it from Reserve.
 	ErrDuplicate = errors.New("kyccb: callback already processed")
 
+	// ErrReplay: under [WithDedup], the request's signature is one already
+	// processed for its customer: a captured request sent again, answered
+	// 200 without running the function. Senders sign every genuine attempt
+	// anew, so a repeated signature is never a new delivery. Handlers report
+	// it to the observer and at Debug; a [Store] returns it from Reserve.
+	ErrReplay = errors.New("kyccb: signed request already processed")
+
+	// ErrStale: under [WithDedup], a transaction callback whose updated_at
+	// is older than the one last applied for its transaction: a delayed
+	// delivery of a status the transaction has left, answered 200 without
+	// running the function. Handlers report it to the observer and at
+	// Debug; a [Store] returns it from Reserve.
+	ErrStale = errors.New("kyccb: callback older than the status applied")
+
 	// ErrDuplicateInProgress: under [WithDedup], another delivery for the
 	// same customer holds its lease and may still be running the function
 	// (503 with Retry-After, so the sender retries later).
@@ -93,7 +107,7 @@ var (
 )
 
 // HTTPStatus returns the HTTP status code a handler replies with for err: 200
-// for nil and [ErrDuplicate], the status documented on the matching
+// for nil, [ErrDuplicate], [ErrReplay] and [ErrStale], the status documented on the matching
 // sentinel, and 500 for any other error.
 func HTTPStatus(err error) int {
 	switch {
@@ -102,7 +116,7 @@ func HTTPStatus(err error) int {
 	case errors.Is(err, ErrCallback):
 		// Checked first: the function's own error may wrap anything.
 		return http.StatusInternalServerError
-	case errors.Is(err, ErrDuplicate):
+	case errors.Is(err, ErrDuplicate), errors.Is(err, ErrReplay), errors.Is(err, ErrStale):
 		return http.StatusOK
 	case errors.Is(err, ErrMethod):
 		return http.StatusMethodNotAllowed

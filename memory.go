@@ -152,7 +152,7 @@ func (s *memoryStore) add(key string, now time.Time) (*memoryEntry, error) {
 	return e, nil
 }
 
-func (s *memoryStore) Reserve(_ context.Context, key, fingerprint string, lease time.Duration) (string, error) {
+func (s *memoryStore) Reserve(_ context.Context, key string, d Delivery, lease time.Duration) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -162,7 +162,7 @@ func (s *memoryStore) Reserve(_ context.Context, key, fingerprint string, lease 
 	// A redelivery of the body last applied is answered as one even while
 	// another delivery holds the lease: a 503 would have its retry come
 	// after that delivery, and re-apply an older status over a newer one.
-	case e != nil && e.fp == fingerprint:
+	case e != nil && e.fp == d.Fingerprint:
 		return "", ErrDuplicate
 	case e != nil && e.token != "":
 		return "", ErrDuplicateInProgress
@@ -178,7 +178,7 @@ func (s *memoryStore) Reserve(_ context.Context, key, fingerprint string, lease 
 	return e.token, nil
 }
 
-func (s *memoryStore) Confirm(_ context.Context, key, token, fingerprint string, ttl time.Duration) error {
+func (s *memoryStore) Confirm(_ context.Context, key, token string, d Delivery, ttl time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -192,7 +192,7 @@ func (s *memoryStore) Confirm(_ context.Context, key, token, fingerprint string,
 			return err
 		}
 	}
-	e.token, e.fp, e.doneEnd = "", fingerprint, now.Add(ttl)
+	e.token, e.fp, e.doneEnd = "", d.Fingerprint, now.Add(ttl)
 	heap.Fix(&s.byTime, e.index)
 	return nil
 }

@@ -40,7 +40,7 @@ const (
 func reserveStep(key, fp string, lease time.Duration, want error) memoryStep {
 	return func(h *memoryHarness) {
 		h.t.Helper()
-		tok, err := h.store.Reserve(h.t.Context(), key, fp, lease)
+		tok, err := h.store.Reserve(h.t.Context(), key, kyccb.Delivery{Fingerprint: fp}, lease)
 		switch {
 		case want == nil && err != nil:
 			h.t.Fatalf("Reserve(%s, %s): %v, want a lease", key, fp, err)
@@ -62,7 +62,7 @@ func reserveStep(key, fp string, lease time.Duration, want error) memoryStep {
 func reserveFailsStep(key string) memoryStep {
 	return func(h *memoryHarness) {
 		h.t.Helper()
-		tok, err := h.store.Reserve(h.t.Context(), key, fpAccepted, time.Minute)
+		tok, err := h.store.Reserve(h.t.Context(), key, kyccb.Delivery{Fingerprint: fpAccepted}, time.Minute)
 		if err == nil || errors.Is(err, kyccb.ErrDuplicate) || errors.Is(err, kyccb.ErrDuplicateInProgress) {
 			h.t.Fatalf("Reserve(%s) = %q, %v, want the store's own error", key, tok, err)
 		}
@@ -77,7 +77,7 @@ func confirmStep(key, fp string, ttl time.Duration) memoryStep {
 func confirmWithStep(key, tokenOf, fp string, ttl time.Duration) memoryStep {
 	return func(h *memoryHarness) {
 		h.t.Helper()
-		if err := h.store.Confirm(h.t.Context(), key, h.tokens[tokenOf], fp, ttl); err != nil {
+		if err := h.store.Confirm(h.t.Context(), key, h.tokens[tokenOf], kyccb.Delivery{Fingerprint: fp}, ttl); err != nil {
 			h.t.Fatalf("Confirm(%s, %s): %v", key, fp, err)
 		}
 	}
@@ -285,7 +285,7 @@ func TestMemoryStore(t *testing.T) {
 			reserveStep("b", fpAccepted, lease, nil), // sweeps a
 			func(h *memoryHarness) {
 				h.t.Helper()
-				err := h.store.Confirm(h.t.Context(), "a", h.tokens["a"], fpAccepted, ttl)
+				err := h.store.Confirm(h.t.Context(), "a", h.tokens["a"], kyccb.Delivery{Fingerprint: fpAccepted}, ttl)
 				if err == nil {
 					h.t.Fatal("Confirm into a store full of leases succeeded")
 				}
@@ -317,7 +317,7 @@ func TestMemoryStoreTokensAreUnique(t *testing.T) {
 		// Leases that end, are released and are confirmed, over keys that
 		// come back, so that no path through the store is left out.
 		key := fmt.Sprint("k", i%5)
-		tok, err := s.Reserve(t.Context(), key, fmt.Sprint("fp", i), time.Minute)
+		tok, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fmt.Sprint("fp", i)}, time.Minute)
 		if err != nil {
 			t.Fatalf("Reserve %d: %v", i, err)
 		}
@@ -331,7 +331,7 @@ func TestMemoryStoreTokensAreUnique(t *testing.T) {
 		case 1:
 			err = s.Release(t.Context(), key, tok)
 		case 2:
-			err = s.Confirm(t.Context(), key, tok, fmt.Sprint("fp", i), time.Hour)
+			err = s.Confirm(t.Context(), key, tok, kyccb.Delivery{Fingerprint: fmt.Sprint("fp", i)}, time.Hour)
 		}
 		if err != nil {
 			t.Fatalf("settling %d: %v", i, err)
@@ -378,11 +378,11 @@ func BenchmarkMemoryStore(b *testing.B) {
 	ctx := b.Context()
 	for i := range kyccb.DefaultMaxEntries {
 		keys[i] = key(i)
-		tok, err := s.Reserve(ctx, keys[i], fp, time.Minute)
+		tok, err := s.Reserve(ctx, keys[i], kyccb.Delivery{Fingerprint: fp}, time.Minute)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Confirm(ctx, keys[i], tok, fp, time.Hour); err != nil {
+		if err := s.Confirm(ctx, keys[i], tok, kyccb.Delivery{Fingerprint: fp}, time.Hour); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -396,9 +396,9 @@ func BenchmarkMemoryStore(b *testing.B) {
 		k := keys[i%len(keys)]
 		// No switch with a call in a case here: inside a b.Loop loop, that
 		// crashes go1.26.8's compiler (escape analysis, nil type).
-		tok, err := s.Reserve(ctx, k, fp, time.Minute)
+		tok, err := s.Reserve(ctx, k, kyccb.Delivery{Fingerprint: fp}, time.Minute)
 		if err == nil {
-			err = s.Confirm(ctx, k, tok, fp, time.Hour)
+			err = s.Confirm(ctx, k, tok, kyccb.Delivery{Fingerprint: fp}, time.Hour)
 		}
 		if err != nil && !errors.Is(err, kyccb.ErrDuplicate) {
 			b.Fatal(err)
@@ -540,7 +540,7 @@ func TestMemoryStoreAgreesWithModel(t *testing.T) {
 				switch r.IntN(3) {
 				case 0:
 					lease := durations(r, 30*time.Second, time.Minute, 5*time.Minute)
-					tok, err := s.Reserve(t.Context(), key, fp, lease)
+					tok, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fp}, lease)
 					got := "lease"
 					switch {
 					case errors.Is(err, kyccb.ErrDuplicate):
@@ -561,7 +561,7 @@ func TestMemoryStoreAgreesWithModel(t *testing.T) {
 					tok := pick(r, tokens...)
 					ttl := durations(r, 2*time.Minute, time.Hour, 72*time.Hour)
 					got := "ok"
-					if err := s.Confirm(t.Context(), key, tok, fp, ttl); err != nil {
+					if err := s.Confirm(t.Context(), key, tok, kyccb.Delivery{Fingerprint: fp}, ttl); err != nil {
 						got = "full"
 					}
 					history = append(history, fmt.Sprintf("%s Confirm(%s, %q, %s, %s) = %s", now.Format(time.TimeOnly), key, tok, fp, ttl, got))

@@ -89,7 +89,7 @@ func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.H
 				if v.cfg.dedup.store != nil {
 					key = sep12Key(c.ID, "", r)
 				}
-				callOnce(&v.cfg, w, r, modeSEP12, key, body, withCallback(r.Context(), body, at), fn, c, start)
+				callOnce(&v.cfg, w, r, modeSEP12, key, Delivery{Fingerprint: fingerprint(body)}, withCallback(r.Context(), body, at), fn, c, start)
 				return
 			}
 		}
@@ -118,7 +118,7 @@ func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 			id, txID := callbackIDs(body)
 			key = sep12Key(id, txID, r)
 		}
-		v.cfg.serveOnce(w, restore(r, body, at), modeSEP12, key, body, next, start)
+		v.cfg.serveOnce(w, restore(r, body, at), modeSEP12, key, Delivery{Fingerprint: fingerprint(body)}, next, start)
 	})
 }
 
@@ -165,13 +165,13 @@ func (v *XGatewayVerifier) Handler(fn func(context.Context, XGatewayKYC) error) 
 			}
 			switch {
 			case cb.KYC != nil:
-				callOnce(&v.cfg, w, r, modeXGateway, key, body, ctx, fn, *cb.KYC, start)
+				callOnce(&v.cfg, w, r, modeXGateway, key, Delivery{Fingerprint: fingerprint(body)}, ctx, fn, *cb.KYC, start)
 				return
 			case cb.Transaction != nil && v.cfg.onTransaction != nil:
-				callOnce(&v.cfg, w, r, modeXGateway, key, body, ctx, v.cfg.onTransaction, *cb.Transaction, start)
+				callOnce(&v.cfg, w, r, modeXGateway, key, Delivery{Fingerprint: fingerprint(body)}, ctx, v.cfg.onTransaction, *cb.Transaction, start)
 				return
 			case cb.BankAccount != nil && v.cfg.onBankAccount != nil:
-				callOnce(&v.cfg, w, r, modeXGateway, key, body, ctx, v.cfg.onBankAccount, *cb.BankAccount, start)
+				callOnce(&v.cfg, w, r, modeXGateway, key, Delivery{Fingerprint: fingerprint(body)}, ctx, v.cfg.onBankAccount, *cb.BankAccount, start)
 				return
 			}
 		}
@@ -197,7 +197,7 @@ func (v *XGatewayVerifier) Middleware(next http.Handler) http.Handler {
 		if v.cfg.dedup.store != nil {
 			key = xgatewayKey(cb)
 		}
-		v.cfg.serveOnce(w, restore(r, body, time.Time{}), modeXGateway, key, body, next, start)
+		v.cfg.serveOnce(w, restore(r, body, time.Time{}), modeXGateway, key, Delivery{Fingerprint: fingerprint(body)}, next, start)
 	})
 }
 

@@ -53,6 +53,8 @@ var outcomes = []struct {
 }{
 	{ErrCallback, "callback_error"},
 	{ErrDuplicate, "duplicate"},
+	{ErrReplay, "replay"},
+	{ErrStale, "stale"},
 	{ErrMethod, "method"},
 	{ErrMissingSignature, "missing_signature"},
 	{ErrMalformedSignature, "malformed_signature"},
@@ -119,6 +121,10 @@ func (c *config) report(r *http.Request, mode string, code int, err error) {
 	case errors.Is(err, ErrDuplicateInProgress):
 		// The sender's retry will be processed: routine, not a failure.
 		level, msg = slog.LevelDebug, "kyccb: callback deferred while another delivery for its customer runs"
+	case errors.Is(err, ErrStale):
+		level, msg = slog.LevelDebug, "kyccb: callback older than the transaction status applied, not processed"
+	case errors.Is(err, ErrReplay):
+		level, msg = slog.LevelDebug, "kyccb: signed request already processed, not processed again"
 	case code >= 500:
 		level, msg = slog.LevelError, "kyccb: callback failed"
 	case code < 300:

@@ -318,10 +318,10 @@ func (failingKeys) SigningKeys(context.Context) ([]ed25519.PublicKey, error) {
 
 type failingStore struct{}
 
-func (failingStore) Reserve(context.Context, string, string, time.Duration) (string, error) {
+func (failingStore) Reserve(context.Context, string, kyccb.Delivery, time.Duration) (string, error) {
 	return "", errors.New("connection refused")
 }
-func (failingStore) Confirm(context.Context, string, string, string, time.Duration) error {
+func (failingStore) Confirm(context.Context, string, string, kyccb.Delivery, time.Duration) error {
 	return errors.New("connection refused")
 }
 func (failingStore) Release(context.Context, string, string) error {

@@ -141,7 +141,7 @@ func TestStore(t *testing.T, s kyccb.Store) {
 		tok := c.reserve(t, key, acc, long)
 		c.confirm(t, key, tok, acc, long)
 		c.reserve(t, key, info, long)
-		tok, err := s.Reserve(t.Context(), key, acc, long)
+		tok, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: acc}, long)
 		if !errors.Is(err, kyccb.ErrDuplicate) || tok != "" {
 			t.Errorf("Reserve = %q, %v; want ErrDuplicate and no token", tok, err)
 		}
@@ -185,7 +185,7 @@ func TestStore(t *testing.T, s kyccb.Store) {
 			if i%2 == 1 {
 				fp = fingerprint(fmt.Sprint(i))
 			}
-			wg.Go(func() { tokens[i], errs[i] = s.Reserve(t.Context(), key, fp, long) })
+			wg.Go(func() { tokens[i], errs[i] = s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fp}, long) })
 		}
 		wg.Wait()
 		won := 0
@@ -213,11 +213,11 @@ func TestStore(t *testing.T, s kyccb.Store) {
 			wg.Go(func() {
 				deadline := time.Now().Add(10 * time.Second)
 				for time.Now().Before(deadline) {
-					tok, err := s.Reserve(t.Context(), key, acc, long)
+					tok, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: acc}, long)
 					switch {
 					case err == nil:
 						applied.Add(1)
-						if err := s.Confirm(t.Context(), key, tok, acc, long); err != nil {
+						if err := s.Confirm(t.Context(), key, tok, kyccb.Delivery{Fingerprint: acc}, long); err != nil {
 							t.Errorf("Confirm: %v", err)
 						}
 						return
@@ -303,7 +303,7 @@ type storeChecker struct{ s kyccb.Store }
 // reserve expects a lease and returns its token.
 func (c *storeChecker) reserve(t *testing.T, key, fp string, lease time.Duration) string {
 	t.Helper()
-	tok, err := c.s.Reserve(t.Context(), key, fp, lease)
+	tok, err := c.s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fp}, lease)
 	if err != nil {
 		t.Fatalf("Reserve: %v, want a lease", err)
 	}
@@ -327,7 +327,7 @@ func (c *storeChecker) duplicate(t *testing.T, key, fp string) {
 
 func (c *storeChecker) refused(t *testing.T, key, fp string, want error) {
 	t.Helper()
-	tok, err := c.s.Reserve(t.Context(), key, fp, time.Minute)
+	tok, err := c.s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fp}, time.Minute)
 	if !errors.Is(err, want) {
 		if err == nil {
 			t.Fatalf("Reserve took a lease, want %v", want)
@@ -343,7 +343,7 @@ func (c *storeChecker) refused(t *testing.T, key, fp string, want error) {
 // TTL ttl, unless the machine was too slow to ask before it expired.
 func (c *storeChecker) duplicateWithin(t *testing.T, key, fp string, start time.Time, ttl time.Duration) {
 	t.Helper()
-	tok, err := c.s.Reserve(t.Context(), key, fp, time.Minute)
+	tok, err := c.s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fp}, time.Minute)
 	if errors.Is(err, kyccb.ErrDuplicate) {
 		return
 	}
@@ -359,7 +359,7 @@ func (c *storeChecker) eventually(t *testing.T, key, fp string, lease time.Durat
 	t.Helper()
 	deadline := time.Now().Add(20 * storeLease)
 	for {
-		tok, err := c.s.Reserve(t.Context(), key, fp, lease)
+		tok, err := c.s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fp}, lease)
 		switch {
 		case err == nil:
 			if tok == "" {
@@ -377,7 +377,7 @@ func (c *storeChecker) eventually(t *testing.T, key, fp string, lease time.Durat
 
 func (c *storeChecker) confirm(t *testing.T, key, token, fp string, ttl time.Duration) {
 	t.Helper()
-	if err := c.s.Confirm(t.Context(), key, token, fp, ttl); err != nil {
+	if err := c.s.Confirm(t.Context(), key, token, kyccb.Delivery{Fingerprint: fp}, ttl); err != nil {
 		t.Fatalf("Confirm: %v", err)
 	}
 }

@@ -55,7 +55,8 @@ func (s *refStore) lease(key string, now time.Time) string {
 	return l.token
 }
 
-func (s *refStore) Reserve(_ context.Context, key, fp string, lease time.Duration) (string, error) {
+func (s *refStore) Reserve(_ context.Context, key string, d kyccb.Delivery, lease time.Duration) (string, error) {
+	fp := d.Fingerprint
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -83,7 +84,8 @@ func (s *refStore) Reserve(_ context.Context, key, fp string, lease time.Duratio
 	return tok, nil
 }
 
-func (s *refStore) Confirm(_ context.Context, key, token, fp string, ttl time.Duration) error {
+func (s *refStore) Confirm(_ context.Context, key, token string, d kyccb.Delivery, ttl time.Duration) error {
+	fp := d.Fingerprint
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()

@@ -226,7 +226,7 @@ func (s *store) names(key string) []string {
 	return []string{base + ":lease", base + ":done"}
 }
 
-func (s *store) Reserve(ctx context.Context, key, fingerprint string, lease time.Duration) (string, error) {
+func (s *store) Reserve(ctx context.Context, key string, d kyccb.Delivery, lease time.Duration) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("redisstore: reserve: %w", err)
 	}
@@ -241,7 +241,7 @@ func (s *store) Reserve(ctx context.Context, key, fingerprint string, lease time
 	// would leave it to refuse every retry until it ran out.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
 	defer cancel()
-	res, err := reserveScript.Run(rctx, s.client, keys, token, fingerprint, millis(lease)).Text()
+	res, err := reserveScript.Run(rctx, s.client, keys, token, d.Fingerprint, millis(lease)).Text()
 	if err != nil {
 		// The script may have run and its reply been lost.
 		if rerr := s.release(ctx, keys, token); rerr != nil {
@@ -267,12 +267,12 @@ func (s *store) release(ctx context.Context, keys []string, token string) error 
 	return releaseScript.Run(ctx, s.client, keys[:1], token).Err()
 }
 
-func (s *store) Confirm(ctx context.Context, key, token, fingerprint string, ttl time.Duration) error {
+func (s *store) Confirm(ctx context.Context, key, token string, d kyccb.Delivery, ttl time.Duration) error {
 	keys := s.names(key)
 	deadline := time.Now().Add(confirmPatience)
 	wait := 50 * time.Millisecond
 	for {
-		err := confirmScript.Run(ctx, s.client, keys, token, fingerprint, millis(ttl)).Err()
+		err := confirmScript.Run(ctx, s.client, keys, token, d.Fingerprint, millis(ttl)).Err()
 		if err == nil {
 			return nil
 		}

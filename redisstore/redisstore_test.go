@@ -128,12 +128,12 @@ func TestKeysInRedis(t *testing.T) {
 		}
 	}
 
-	tok, err := s.Reserve(t.Context(), key, fp, lease)
+	tok, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fp}, lease)
 	if err != nil {
 		t.Fatalf("Reserve: %v", err)
 	}
 	check(leaseKey, tok, lease, 0)
-	if err := s.Confirm(t.Context(), key, tok, fp, ttl); err != nil {
+	if err := s.Confirm(t.Context(), key, tok, kyccb.Delivery{Fingerprint: fp}, ttl); err != nil {
 		t.Fatal(err)
 	}
 	check(doneKey, fp, ttl, lease)
@@ -141,7 +141,7 @@ func TestKeysInRedis(t *testing.T) {
 		t.Errorf("the lease outlived Confirm (EXISTS = %d, %v)", n, err)
 	}
 	// A new lease leaves the record, and its TTL, as they are.
-	if _, err := s.Reserve(t.Context(), key, "f2", lease); err != nil {
+	if _, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "f2"}, lease); err != nil {
 		t.Fatalf("Reserve: %v", err)
 	}
 	check(doneKey, fp, ttl, lease)
@@ -195,15 +195,15 @@ func TestRedisCluster(t *testing.T) {
 	kyccbtest.TestStore(t, s)
 	// Keys that would move or empty a plain hash tag.
 	for _, key := range []string{"", "{", "}", "}x", "a{b}c", "{}", "x{"} {
-		tok, err := s.Reserve(t.Context(), key, "f", time.Minute)
+		tok, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "f"}, time.Minute)
 		if err != nil {
 			t.Errorf("Reserve(%q): %v", key, err)
 			continue
 		}
-		if err := s.Confirm(t.Context(), key, tok, "f", time.Minute); err != nil {
+		if err := s.Confirm(t.Context(), key, tok, kyccb.Delivery{Fingerprint: "f"}, time.Minute); err != nil {
 			t.Errorf("Confirm(%q): %v", key, err)
 		}
-		if _, err := s.Reserve(t.Context(), key, "f", time.Minute); !errors.Is(err, kyccb.ErrDuplicate) {
+		if _, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "f"}, time.Minute); !errors.Is(err, kyccb.ErrDuplicate) {
 			t.Errorf("Reserve(%q) again = %v, want ErrDuplicate", key, err)
 		}
 	}
@@ -267,14 +267,14 @@ func TestUnreachableRedisFails(t *testing.T) {
 	c := redis.NewClient(&redis.Options{Addr: freeAddr(t), MaxRetries: -1})
 	defer c.Close()
 	s := redisstore.New(c)
-	if _, err := s.Reserve(t.Context(), "sep12:id:abc", "f", time.Minute); err == nil || errors.Is(err, kyccb.ErrDuplicate) || errors.Is(err, kyccb.ErrDuplicateInProgress) {
+	if _, err := s.Reserve(t.Context(), "sep12:id:abc", kyccb.Delivery{Fingerprint: "f"}, time.Minute); err == nil || errors.Is(err, kyccb.ErrDuplicate) || errors.Is(err, kyccb.ErrDuplicateInProgress) {
 		t.Errorf("Reserve against no Redis = %v, want the client's error", err)
 	}
 	// Confirm keeps trying until its context ends.
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if err := s.Confirm(ctx, "sep12:id:abc", "t", "f", time.Minute); err == nil {
+	if err := s.Confirm(ctx, "sep12:id:abc", "t", kyccb.Delivery{Fingerprint: "f"}, time.Minute); err == nil {
 		t.Error("Confirm against no Redis returned no error")
 	}
 	if d := time.Since(start); d < 250*time.Millisecond || d > 5*time.Second {
@@ -344,7 +344,7 @@ func (p *proxy) replies(client, server net.Conn) {
 // never applied is refused as in progress.
 func leased(t *testing.T, s kyccb.Store, key string) bool {
 	t.Helper()
-	tok, err := s.Reserve(t.Context(), key, "never applied", time.Minute)
+	tok, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "never applied"}, time.Minute)
 	switch {
 	case errors.Is(err, kyccb.ErrDuplicateInProgress):
 		return true
@@ -374,7 +374,7 @@ func TestReserveLeavesNoOrphanLease(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 		s := redisstore.New(c, redisstore.WithPrefix(prefix))
 		key := "warm-up:" + testPrefix(t)
-		tok, err := s.Reserve(t.Context(), key, "f", time.Minute)
+		tok, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "f"}, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -392,7 +392,7 @@ func TestReserveLeavesNoOrphanLease(t *testing.T) {
 		const key = "sep12:id:slow"
 		p.delay.Store(int64(300 * time.Millisecond))
 		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-		tok, err := s.Reserve(ctx, key, "f", time.Minute)
+		tok, err := s.Reserve(ctx, key, kyccb.Delivery{Fingerprint: "f"}, time.Minute)
 		cancel()
 		p.delay.Store(0)
 		if err != nil {
@@ -418,7 +418,7 @@ func TestReserveLeavesNoOrphanLease(t *testing.T) {
 		s := through(redis.Options{MaxRetries: -1})
 		const key = "sep12:id:lost"
 		p.cut.Store(1)
-		_, err := s.Reserve(t.Context(), key, "f", time.Minute)
+		_, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "f"}, time.Minute)
 		p.cut.Store(0)
 		if err == nil {
 			t.Fatal("Reserve whose reply was cut returned no error")
@@ -433,7 +433,7 @@ func TestReserveLeavesNoOrphanLease(t *testing.T) {
 		s := through(redis.Options{})
 		const key = "sep12:id:retried"
 		p.cut.Store(1)
-		tok, err := s.Reserve(t.Context(), key, "f", time.Minute)
+		tok, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "f"}, time.Minute)
 		p.cut.Store(0)
 		if err != nil {
 			t.Fatalf("Reserve retried by the client: %v, want the lease", err)
@@ -517,13 +517,15 @@ func TestConfirmRidesOutARestart(t *testing.T) {
 	defer c.Close()
 	s := redisstore.New(c)
 	const key = "sep12:id:restart"
-	tok, err := s.Reserve(t.Context(), key, "f", time.Minute)
+	tok, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "f"}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.kill()
 	confirmed := make(chan error, 1)
-	go func() { confirmed <- s.Confirm(context.Background(), key, tok, "f", time.Hour) }()
+	go func() {
+		confirmed <- s.Confirm(context.Background(), key, tok, kyccb.Delivery{Fingerprint: "f"}, time.Hour)
+	}()
 	time.Sleep(2 * time.Second)
 	if err := srv.start(t.Context()); err != nil {
 		t.Fatal(err)
@@ -536,7 +538,7 @@ func TestConfirmRidesOutARestart(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Confirm did not return within 20s of Redis coming back")
 	}
-	if _, err := s.Reserve(t.Context(), key, "f", time.Minute); !errors.Is(err, kyccb.ErrDuplicate) {
+	if _, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "f"}, time.Minute); !errors.Is(err, kyccb.ErrDuplicate) {
 		t.Errorf("Reserve of the confirmed body after the restart = %v, want ErrDuplicate", err)
 	}
 }
