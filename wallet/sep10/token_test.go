@@ -1,6 +1,9 @@
 package sep10_test
 
 import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -267,5 +270,178 @@ func TestTokenSourceConcurrent(t *testing.T) {
 	clk.Add(localanchor.TokenLifetime - sep10.RefreshMargin/2)
 	if second := round(2); second == first {
 		t.Fatal("the JWT was not renewed within its margin")
+	}
+}
+
+// TestTokenSourceFailures checks that a failed sign-in is returned, not
+// kept: the next call signs in again. A renewal that fails while the old
+// JWT still holds returns the old JWT.
+func TestTokenSourceFailures(t *testing.T) {
+	clk := newClock()
+	la := startLocalAnchor(t, clk.Now)
+	ts := tokenSource(t, la, clk.Now)
+
+	la.down.Store(true)
+	for i := range 2 {
+		_, err := ts.Token(t.Context())
+		if !errors.Is(err, sep10.ErrRefused) || !strings.Contains(err.Error(), `503 Service Unavailable: "down for maintenance"`) {
+			t.Fatalf("call %d while the anchor refuses: %v, want ErrRefused with its reply", i, err)
+		}
+	}
+	if n := la.signIns.Load(); n != 2 {
+		t.Fatalf("%d sign-ins for 2 calls while the anchor refuses, want 2: an error is not kept", n)
+	}
+	la.down.Store(false)
+	first := token(t, ts)
+
+	// Within the margin, the renewal fails: the old JWT, still valid,
+	// is returned, and works.
+	clk.Add(localanchor.TokenLifetime - sep10.RefreshMargin/2)
+	la.down.Store(true)
+	if tok := token(t, ts); tok != first {
+		t.Fatal("a failed renewal within the margin did not return the JWT still valid")
+	}
+	if err := read(t, la, first); err != nil {
+		t.Fatalf("reading with the old JWT within its margin: %v", err)
+	}
+	// Past its exp, the error is returned.
+	clk.Add(sep10.RefreshMargin)
+	if _, err := ts.Token(t.Context()); !errors.Is(err, sep10.ErrRefused) {
+		t.Fatalf("a failed renewal past the old JWT's exp: %v, want ErrRefused", err)
+	}
+	la.down.Store(false)
+	if tok := token(t, ts); tok == first {
+		t.Fatal("the JWT past its exp was returned")
+	}
+	if n := la.signIns.Load(); n != 6 {
+		t.Fatalf("%d sign-ins, want 6", n)
+	}
+}
+
+// TestTokenSourceCallerGivesUp checks that a caller whose context ends
+// while the sign-in is under way gets the context's error at once, and
+// that the sign-in completes for the callers after it.
+func TestTokenSourceCallerGivesUp(t *testing.T) {
+	clk := newClock()
+	la := startLocalAnchor(t, clk.Now)
+	ts := tokenSource(t, la, clk.Now)
+
+	la.hold()
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := ts.Token(ctx)
+		errc <- err
+	}()
+	<-la.held
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Token after its context was cancelled: %v, want context.Canceled", err)
+	}
+	la.release()
+	tok := token(t, ts)
+	if err := read(t, la, tok); err != nil {
+		t.Fatalf("reading with the JWT: %v", err)
+	}
+	if n := la.signIns.Load(); n != 1 {
+		t.Fatalf("%d sign-ins, want 1: the abandoned sign-in's JWT serves the next caller", n)
+	}
+}
+
+// TestTokenSourceExpire checks that a JWT reported refused is not handed
+// out again, and that a report about another JWT changes nothing.
+func TestTokenSourceExpire(t *testing.T) {
+	clk := newClock()
+	la := startLocalAnchor(t, clk.Now)
+	ts := tokenSource(t, la, clk.Now)
+
+	first := token(t, ts)
+	ts.Expire(first + "x")
+	ts.Expire("")
+	if tok := token(t, ts); tok != first {
+		t.Fatal("Expire of another JWT dropped the source's")
+	}
+	ts.Expire(first)
+	second := token(t, ts)
+	if second == first {
+		t.Fatal("Expire did not drop the JWT")
+	}
+	ts.Expire(first) // late: the source has moved on
+	if tok := token(t, ts); tok != second {
+		t.Fatal("Expire of the old JWT dropped the new one")
+	}
+	if n := la.signIns.Load(); n != 2 {
+		t.Fatalf("%d sign-ins, want 2", n)
+	}
+}
+
+// TestTokenSourceBadJWT checks the JWTs a source refuses to keep: one
+// without exp, and one that expired on arrival.
+func TestTokenSourceBadJWT(t *testing.T) {
+	b64 := base64.RawURLEncoding.EncodeToString
+	for _, tc := range []struct {
+		name, claims string
+	}{
+		{"no exp", `{"sub":"G"}`},
+		{"exp not a number", `{"exp":"soon","iat":1}`},
+		{"exp before iat", `{"exp":1700000000,"iat":1700003600}`},
+		{"exp in the past, no iat", `{"exp":1700000000}`},
+		{"claims not JSON", `exp=1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAnchor(t)
+			f.challenge = func(t *testing.T, account string) string {
+				host := f.srv.Listener.Addr().String()
+				return challenge{}.build(t, host, host, account)
+			}
+			jwt := b64([]byte(`{"alg":"HS256"}`)) + "." + b64([]byte(tc.claims)) + ".c2ln"
+			f.reply = func(w http.ResponseWriter) { json.NewEncoder(w).Encode(map[string]string{"token": jwt}) }
+			ts, err := sep10.NewTokenSource(f.anchor(), accountSeed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				_, err := ts.Token(t.Context())
+				if !errors.Is(err, sep10.ErrBadReply) || strings.Contains(err.Error(), jwt) {
+					t.Fatalf("Token: %v, want ErrBadReply without the JWT", err)
+				}
+			}
+			if n := f.posts.Load(); n != 2 {
+				t.Fatalf("%d sign-ins for 2 calls, want 2", n)
+			}
+		})
+	}
+}
+
+// TestNewTokenSource checks that an unusable anchor, seed or option is
+// refused at once, with nothing sent.
+func TestNewTokenSource(t *testing.T) {
+	f := newFakeAnchor(t)
+	good := f.anchor()
+	noKey := good
+	noKey.SigningKey = ""
+	plain := good
+	plain.WebAuthEndpoint = "http://anchor.example.com/auth"
+	for _, tc := range []struct {
+		name string
+		a    sep10.Anchor
+		seed string
+		opts []sep10.Option
+	}{
+		{"an anchor without a signing key", noKey, accountSeed, nil},
+		{"an endpoint over plain http", plain, accountSeed, nil},
+		{"a public key for a seed", good, serverKey, nil},
+		{"a nil option", good, accountSeed, []sep10.Option{nil}},
+		{"a zero timeout", good, accountSeed, []sep10.Option{sep10.WithRequestTimeout(0)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, err := sep10.NewTokenSource(tc.a, tc.seed, tc.opts...)
+			if !errors.Is(err, sep10.ErrConfig) || ts != nil {
+				t.Fatalf("NewTokenSource: %v, want ErrConfig", err)
+			}
+		})
+	}
+	if f.gets.Load()+f.posts.Load() != 0 {
+		t.Fatal("a request was sent")
 	}
 }
