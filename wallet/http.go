@@ -21,8 +21,9 @@ const maxReplyBytes = 4 << 10
 // and body, if not nil, as JSON. It follows no redirect (the request
 // carries the JWT) and returns the reply's status and at most limit+1
 // bytes of its body, so that a caller can tell a body longer than limit;
-// the configured timeout covers the reply. Its errors name neither u nor
-// jwt.
+// the configured timeout covers the reply. An error with a status other
+// than 0 means that the reply came but its body could not be read in
+// full. Its errors name neither u nor jwt.
 func (c *config) request(ctx context.Context, method string, u *url.URL, jwt string, body []byte, limit int64) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -44,7 +45,12 @@ func (c *config) request(ctx context.Context, method string, u *url.URL, jwt str
 		return 0, nil, httpx.RequestError(err)
 	}
 	defer resp.Body.Close()
-	return resp.StatusCode, httpx.ReadReply(resp.Body, limit+1), nil
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return resp.StatusCode, b, fmt.Errorf("reading the reply: %w", err)
+	}
+	io.CopyN(io.Discard, resp.Body, 64<<10) // so that the connection can be reused
+	return resp.StatusCode, b, nil
 }
 
 // checkJWT checks that jwt can be sent as a Bearer token. The error never

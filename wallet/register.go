@@ -93,9 +93,11 @@ func RegisterCallback(ctx context.Context, kycServer, jwt string, reg CallbackRe
 	}
 
 	status, reply, err := cfg.request(ctx, http.MethodPut, server.JoinPath("customer", "callback"), jwt, body, maxReplyBytes)
-	if err != nil {
+	if err != nil && status == 0 {
 		return fmt.Errorf("kyccb: registering the callback: %w", err)
 	}
+	// A reply that came is the anchor's answer, even if its body (only an
+	// error message) could not be read.
 	if status >= 200 && status < 300 {
 		return nil
 	}
