@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +23,8 @@ const RefreshMargin = time.Minute
 // TokenSource signs an account into an anchor once and hands out the JWT
 // until shortly before it expires, then signs in again: a wallet's calls
 // to the anchor share one sign-in per token lifetime instead of making one
-// each. Build it with [NewTokenSource]; it is safe for concurrent use.
+// each. Build it with [NewTokenSource]: the zero value is not usable. It
+// is safe for concurrent use.
 //
 // # Expiry
 //
@@ -84,7 +86,7 @@ func NewTokenSource(a Anchor, accountSeed string, opts ...Option) (*TokenSource,
 	if _, err := keypair.ParseFull(accountSeed); err != nil {
 		return nil, fmt.Errorf("%w: account seed is not an S... secret seed", ErrConfig)
 	}
-	return &TokenSource{anchor: a, seed: accountSeed, opts: opts, now: time.Now}, nil
+	return &TokenSource{anchor: a, seed: accountSeed, opts: slices.Clone(opts), now: time.Now}, nil
 }
 
 // Token returns a JWT for the account that will be valid for at least
