@@ -14,6 +14,11 @@ import (
 // unusable domain or option matches kyccb.ErrConfig instead.
 var ErrTOML = errors.New("kyccb: unusable stellar.toml")
 
+// ErrBadReply: an anchor answered a request with success, but not with
+// what the request asks for, such as a [GetCustomer] reply that is not a
+// SEP-12 customer. The error says what is wrong; it never quotes the reply.
+var ErrBadReply = errors.New("kyccb: malformed reply from the anchor")
+
 // AnchorError is an anchor's reply, other than success, to a request made
 // for a wallet, such as [RegisterCallback]'s. Match it with [errors.As].
 type AnchorError struct {

@@ -1,7 +1,6 @@
 package wallet
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -82,43 +81,27 @@ func RegisterCallback(ctx context.Context, kycServer, jwt string, reg CallbackRe
 	if _, err := checkURL("callback URL", reg.URL); err != nil {
 		return err
 	}
-	switch {
-	case jwt == "":
-		return fmt.Errorf("%w: empty JWT", kyccb.ErrConfig)
-	case strings.HasPrefix(strings.ToLower(jwt), "bearer "):
-		return fmt.Errorf("%w: pass the JWT without \"Bearer \"", kyccb.ErrConfig)
-	case strings.ContainsAny(jwt, " \t\r\n"):
-		return fmt.Errorf("%w: JWT contains white space", kyccb.ErrConfig)
+	if err := checkJWT(jwt); err != nil {
+		return err
 	}
-	switch reg.MemoType {
-	case "", "text", "id", "hash":
-	default:
-		return fmt.Errorf("%w: memo type must be text, id or hash", kyccb.ErrConfig)
+	if err := checkMemoType(reg.MemoType); err != nil {
+		return err
 	}
 	body, err := json.Marshal(reg)
 	if err != nil {
 		return err // cannot happen: strings only
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, server.JoinPath("customer", "callback").String(), bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("kyccb: registering the callback: %w", httpx.RequestError(err))
+	status, reply, err := cfg.request(ctx, http.MethodPut, server.JoinPath("customer", "callback"), jwt, body, maxReplyBytes)
+	if err != nil && status == 0 {
+		return fmt.Errorf("kyccb: registering the callback: %w", err)
 	}
-	req.Header.Set("Authorization", "Bearer "+jwt)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := cfg.httpClient(httpx.NoRedirect).Do(req)
-	if err != nil {
-		return fmt.Errorf("kyccb: registering the callback: %w", httpx.RequestError(err))
-	}
-	defer resp.Body.Close()
-	reply := httpx.ReadReply(resp.Body, maxReplyBytes)
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	// A reply that came is the anchor's answer, even if its body (only an
+	// error message) could not be read.
+	if status >= 200 && status < 300 {
 		return nil
 	}
-	return &AnchorError{StatusCode: resp.StatusCode, Message: anchorMessage(reply)}
+	return &AnchorError{StatusCode: status, Message: anchorMessage(reply)}
 }
 
 // anchorMessage returns the "error" of a SEP error reply, {"error": "..."},

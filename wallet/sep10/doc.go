@@ -8,6 +8,14 @@
 //	...
 //	jwt, err := sep10.Authenticate(ctx, a, accountSeed)
 //
+// A wallet that calls the anchor again and again (on every callback, say)
+// keeps one [TokenSource] instead: it signs in on first use and hands out
+// the same JWT until shortly before it expires.
+//
+//	tokens, err := sep10.NewTokenSource(a, accountSeed)
+//	...
+//	jwt, err := tokens.Token(ctx)
+//
 // It lives apart from package kyccb so that programs that only verify
 // callbacks never compile the Stellar XDR code a challenge needs.
 //
