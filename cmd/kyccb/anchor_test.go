@@ -353,7 +353,7 @@ func TestRegisterAccountSeed(t *testing.T) {
 		want     string // in the output, text flattened
 	}{
 		{"a seed signs in and registers", nil, cat(base, "--account-seed", wallet1.Seed), exitOK,
-			"registered " + callback + " with http://" + a.domain + " (PUT /customer/callback) as " + wallet1.Address + " (signed in with SEP-10) next kyccb listen --anchor-domain " + a.domain + " --host 127.0.0.1:1"},
+			"registered " + callback + " with http://" + a.domain + " (PUT /customer/callback) as " + wallet1.Address + " (signed in with SEP-10) next kyccb listen --anchor-domain " + a.domain + " --addr 127.0.0.1:1 --host 127.0.0.1:1"},
 		{"a seed from KYCCB_ACCOUNT_SEED", map[string]string{"KYCCB_ACCOUNT_SEED": wallet1.Seed}, base, exitOK, "as " + wallet1.Address},
 		{"a seed with an ID memo signs in as the account's user", nil, cat(base, "--account-seed", wallet1.Seed, "--memo", "42"), exitOK, "as " + wallet1.Address},
 		{"a public key for the seed", nil, cat(base, "--account-seed", wallet1.Address), exitUsage,

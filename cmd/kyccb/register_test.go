@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -208,4 +210,58 @@ func TestListenWithAnchorDomain(t *testing.T) {
 			t.Errorf("exit %d\n%s", code, errOut)
 		}
 	})
+}
+
+// TestRegisterNextLineReceives registers a loopback callback URL with a
+// local anchor, runs the listen line register prints as it is printed, and
+// checks that the anchor's callback arrives there and is accepted.
+func TestRegisterNextLineReceives(t *testing.T) {
+	t.Setenv("KYCCB_JWT", "")
+	t.Setenv("KYCCB_ACCOUNT_SEED", "")
+	a := startAnchor(t, "--every", "200ms", "--statuses", "PROCESSING,ACCEPTED", "--json")
+	// A free port that is not listen's default.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	callback := fmt.Sprintf("http://127.0.0.1:%d/kyc", port)
+
+	code, out, errOut := runCmd(t, "register", "--anchor-domain", a.domain, "--account-seed", a.seed, "--url", callback)
+	if code != exitOK {
+		t.Fatalf("register: exit %d\n%s%s", code, out, errOut)
+	}
+	m := regexp.MustCompile(`(?m)^\s*next\s+kyccb (listen .*)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("register printed no next line:\n%s", out)
+	}
+	want := fmt.Sprintf("listen --anchor-domain %s --addr 127.0.0.1:%d --host 127.0.0.1:%d", a.domain, port, port)
+	if m[1] != want {
+		t.Errorf("next line %q, want %q", m[1], want)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, strings.Fields(m[1]), stdout, stderr) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stdout.String(), "accepted") {
+		select {
+		case code := <-done:
+			t.Fatalf("the printed listen line exited with %d:\n%s%s", code, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no callback accepted by the printed listen line:\n%s%s\nanchor:\n%s", stdout.String(), stderr.String(), a.stdout.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(stdout.String(), "rejected") {
+		t.Errorf("the printed listen line rejected a callback:\n%s", stdout.String())
+	}
 }
