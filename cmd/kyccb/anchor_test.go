@@ -464,13 +464,13 @@ func TestAnchorDomainLoopback(t *testing.T) {
 	})
 
 	for _, domain := range []string{
-		"192.0.2.1:8080",             // a port on a host that is not loopback
-		"anchor.example.com:8443",    // nor a name other than localhost
-		"http://127.0.0.1:8000",      // a URL
-		"127.0.0.1:8000/",            // a path
-		"127.0.0.1",                  // an IP address without a port
-		"localhost:0",                // port 0
-		"https://anchor.example.com", // a URL again
+		"192.0.2.1:8080",                  // a port on a host that is not loopback
+		"anchor.example.com:8443",         // nor a name other than localhost
+		"http://127.0.0.1:8000",           // a URL
+		"127.0.0.1:8000/",                 // a path
+		"127.0.0.1",                       // an IP address without a port
+		"localhost:0",                     // port 0
+		"https://anchor.example.com/sep1", // a URL with a path
 	} {
 		for _, args := range [][]string{
 			{"listen", "--anchor-domain", domain, "--addr", "127.0.0.1:0"},

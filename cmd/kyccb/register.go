@@ -36,9 +36,9 @@ takes the JWT the anchor gives back. A shared account's user is told apart
 with --memo, which SEP-10 wants as an ID memo (a decimal number). Give a JWT
 or an account seed, not both; neither is printed.
 
-An anchor domain is a host name, served over https, or for a local anchor
-such as kyccb anchor's a loopback host:port (127.0.0.1:8000), whose
-stellar.toml and every URL in it are plain http.
+An anchor domain is a host name, served over https (https://HOST is read
+as HOST), or for a local anchor such as kyccb anchor's a loopback host:port
+(127.0.0.1:8000), whose stellar.toml and every URL in it are plain http.
 
 Then receive with the same host the anchor will sign; register prints
 the line. For an http (loopback) URL, listen serves it itself, on its

@@ -203,6 +203,23 @@ func TestListenWithAnchorDomain(t *testing.T) {
 		t.Errorf("after the rotation, a callback signed with the new key: %s %s", r.Verdict, r.Reason)
 	}
 
+	t.Run("a domain pasted as an https URL is read as its host", func(t *testing.T) {
+		l := startListen(t, "--anchor-domain", "https://anchor.example.com/")
+		if want := "key " + second.Address + " from the stellar.toml of https://anchor.example.com/ for host"; !strings.Contains(l.stderr.String(), want) {
+			t.Errorf("listen does not say %q:\n%s", want, l.stderr.String())
+		}
+		code, out, errOut := runCmd(t, "register", "--anchor-domain", "https://anchor.example.com", "--jwt", "good.jwt.token", "--url", "https://wallet.example.org/kyc")
+		if code != exitRejected || !strings.Contains(out+errOut, "neither KYC_SERVER nor TRANSFER_SERVER") {
+			t.Errorf("register read no stellar.toml: exit %d\n%s%s", code, out, errOut)
+		}
+	})
+	t.Run("a domain pasted as an http URL is told to drop the scheme", func(t *testing.T) {
+		code, _, errOut := runCmd(t, "listen", "--anchor-domain", "http://anchor.example.com", "--addr", "127.0.0.1:0")
+		if code != exitUsage || !strings.Contains(errOut, "not a URL: drop the scheme") {
+			t.Errorf("exit %d\n%s", code, errOut)
+		}
+	})
+
 	t.Run("a domain without a stellar.toml fails at start", func(t *testing.T) {
 		setKey("")
 		code, _, errOut := runCmd(t, "listen", "--anchor-domain", "nowhere.example.com", "--addr", "127.0.0.1:0")
