@@ -49,7 +49,8 @@ var (
 	// [WithMaxBodyBytes] (413).
 	ErrBodyTooLarge = errors.New("kyccb: body too large")
 
-	// ErrMalformedBody: the body could not be read, is not a JSON object,
+	// ErrMalformedBody: the body could not be read, is empty (most often
+	// because a middleware before kyccb read it), is not a JSON object,
 	// does not decode into the payload type, or (XGateway) has keys that
 	// parsers read differently: a duplicate key, or one that matches a
 	// field only when case is ignored (400).

@@ -231,13 +231,14 @@ func bodyHint(r *http.Request) int {
 }
 
 // readBody appends at most limit bytes of r's body to dst. It refuses a
-// declared length over the limit without reading anything.
+// declared length over the limit without reading anything, and an empty
+// body.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, dst []byte) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, ErrBodyTooLarge
 	}
-	if r.Body == nil {
-		return dst, nil
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, errEmptyBody
 	}
 	buf, start := dst, len(dst)
 	body := http.MaxBytesReader(w, r.Body, limit)
@@ -250,6 +251,12 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, dst []byte) (
 		}
 		n, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		if err == io.EOF && len(buf) == start {
+			// No callback is empty; the likeliest cause is a middleware
+			// that read the body before the handler (a logger, a
+			// framework's binding) without restoring it.
+			return nil, errEmptyBody
+		}
 		if err == io.EOF {
 			return buf, nil
 		}
@@ -262,6 +269,8 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, dst []byte) (
 		}
 	}
 }
+
+var errEmptyBody = fmt.Errorf("%w: empty body: did something read it before kyccb?", ErrMalformedBody)
 
 // restore returns r for the next handler: the body readable again from the
 // start and the callback's details on the context.

@@ -1,8 +1,12 @@
 package kyccb_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/kyccbtest"
 )
 
 // TestOptionOfAnotherRoleDoesNotCompile builds small programs that give
@@ -151,6 +156,60 @@ func TestKeyErrorsSayWhatIsWrong(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), strings.TrimSpace(c.seed)) {
 				t.Errorf("the error repeats the key: %v", err)
+			}
+		})
+	}
+}
+
+// A middleware before kyccb that reads the body and does not restore it
+// leaves kyccb an empty body: the logged error says so, the sentinel stays
+// ErrMalformedBody and the reply does not.
+func TestBodyReadBeforeKyccb(t *testing.T) {
+	readFirst := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body) // a logger that forgets to restore it
+			h.ServeHTTP(w, r)
+		})
+	}
+	const want = "empty body: did something read it before kyccb?"
+	var reason error
+	hook := kyccb.WithErrorHook(func(_ *http.Request, err error) { reason = err })
+	called := false
+	sep12 := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { called = true; return nil },
+		hook, kyccb.WithClock(func() time.Time { return signedAt }))
+	xgw := kyccb.XGateway(testSecret, func(context.Context, kyccb.XGatewayKYC) error { called = true; return nil }, hook)
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+		req  func() *http.Request
+	}{
+		{"SEP-12", sep12, func() *http.Request {
+			return kyccbtest.SignedRequest(t, testSeed, "https://"+testHost+"/kyc", []byte(customerJSON), signedAt)
+		}},
+		{"XGateway", xgw, func() *http.Request {
+			body := kyccbtest.XGatewayBody(t, testSecret, kyccb.XGatewayKYC{CustomerID: "c-1", Status: kyccb.XGatewayFullUser})
+			return httptest.NewRequest(http.MethodPost, "/xgw", bytes.NewReader(body))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// The same request reaches the handler whole first: only the
+			// earlier read makes it fail.
+			rec := httptest.NewRecorder()
+			c.h.ServeHTTP(rec, c.req())
+			if rec.Code != http.StatusOK || !called {
+				t.Fatalf("the request unread: %d, called %v", rec.Code, called)
+			}
+			called, reason = false, nil
+			rec = httptest.NewRecorder()
+			readFirst(c.h).ServeHTTP(rec, c.req())
+			if rec.Code != http.StatusBadRequest || called {
+				t.Errorf("status %d, called %v; want 400, not called", rec.Code, called)
+			}
+			if !errors.Is(reason, kyccb.ErrMalformedBody) || !strings.Contains(reason.Error(), want) {
+				t.Errorf("reason %v, want ErrMalformedBody saying %q", reason, want)
+			}
+			if strings.Contains(rec.Body.String(), "did something") {
+				t.Errorf("the reply carries the diagnosis: %q", rec.Body.String())
 			}
 		})
 	}
