@@ -414,7 +414,7 @@ func TestRegisterAccountSeed(t *testing.T) {
 		stub := newStubAnchor(t)
 		stub.toml = "KYC_SERVER=\"https://anchor.example.com/kyc\"\nSIGNING_KEY=\"" + testAddress + "\"\n"
 		code, out, errOut := runCmd(t, "register", "--anchor-domain", "anchor.example.com", "--account-seed", wallet1.Seed, "--url", "https://wallet.example.org/kyc")
-		want := "kyccb register: signing in to anchor.example.com with SEP-10: sep10: invalid configuration: stellar.toml has no WEB_AUTH_ENDPOINT\n"
+		want := "kyccb register: signing in to anchor.example.com with SEP-10: kyccb: invalid configuration: stellar.toml has no WEB_AUTH_ENDPOINT\n"
 		if code != exitRejected || errOut != want || len(stub.got) != 0 {
 			t.Errorf("exit %d, %d registrations\n%s%s\nwant exit 1, none, and\n%s", code, len(stub.got), out, errOut, want)
 		}
