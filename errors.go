@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/kyccb/kyccb/internal/wire"
 )
@@ -129,6 +130,23 @@ func HTTPStatus(err error) int {
 func configError(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
 }
+
+var errNilFunc = configError("nil callback function")
+
+// configPanic is what a constructor that cannot return an error panics
+// with: its name, then the configuration error without the "kyccb: "
+// that the name already says ("kyccb.SEP12: invalid configuration: ...").
+// It matches [ErrConfig].
+type configPanic struct {
+	fn  string
+	err error
+}
+
+func (e *configPanic) Error() string {
+	return e.fn + ": " + strings.TrimPrefix(e.err.Error(), "kyccb: ")
+}
+
+func (e *configPanic) Unwrap() error { return e.err }
 
 // Malformed headers, wrapped once: rejecting one must cost next to nothing.
 var malformed = func() map[error]error {

@@ -480,7 +480,8 @@ func TestConstructionFails(t *testing.T) {
 	}
 	t.Run("SEP12 panics with a clear message", func(t *testing.T) {
 		defer func() {
-			if msg := fmt.Sprint(recover()); !strings.Contains(msg, "kyccb.SEP12: kyccb: invalid configuration") {
+			// The function's name, once, then the reason.
+			if msg := fmt.Sprint(recover()); !strings.HasPrefix(msg, "kyccb.SEP12: invalid configuration: ") || strings.Contains(msg, "kyccb: ") {
 				t.Fatalf("panic %q", msg)
 			}
 		}()
@@ -488,7 +489,8 @@ func TestConstructionFails(t *testing.T) {
 	})
 	t.Run("XGateway panics with a clear message", func(t *testing.T) {
 		defer func() {
-			if msg := fmt.Sprint(recover()); !strings.Contains(msg, "kyccb.XGateway: kyccb: invalid configuration") {
+			// The function's name, once, then the reason.
+			if msg := fmt.Sprint(recover()); !strings.HasPrefix(msg, "kyccb.XGateway: invalid configuration: ") || strings.Contains(msg, "kyccb: ") {
 				t.Fatalf("panic %q", msg)
 			}
 		}()

@@ -33,13 +33,19 @@ import (
 // safe for concurrent use.
 func SEP12(signingKey, host string, fn func(context.Context, Customer) error, opts ...Option) http.Handler {
 	keys, err := ParseKeys(signingKey)
+	if _, herr := wire.ParsePublicKey(host); err != nil && herr == nil {
+		err = configError("the host is a Stellar public key and the signing key is not: are they swapped? SEP12(signingKey, host, fn)")
+	}
+	if err == nil && fn == nil {
+		err = errNilFunc
+	}
 	if err == nil {
 		var v *SEP12Verifier
 		if v, err = NewSEP12Verifier(keys, host, opts...); err == nil {
 			return v.Handler(fn)
 		}
 	}
-	panic(fmt.Errorf("kyccb.SEP12: %w", err))
+	panic(&configPanic{"kyccb.SEP12", err})
 }
 
 // XGateway returns a handler for the merchant's XGateway callback URL, which
@@ -66,8 +72,11 @@ func SEP12(signingKey, host string, fn func(context.Context, Customer) error, op
 // handler is safe for concurrent use.
 func XGateway(secret string, fn func(context.Context, XGatewayKYC) error, opts ...Option) http.Handler {
 	v, err := NewXGatewayVerifier(secret, opts...)
+	if err == nil && fn == nil {
+		err = errNilFunc
+	}
 	if err != nil {
-		panic(fmt.Errorf("kyccb.XGateway: %w", err))
+		panic(&configPanic{"kyccb.XGateway", err})
 	}
 	return v.Handler(fn)
 }
@@ -77,7 +86,7 @@ func XGateway(secret string, fn func(context.Context, XGatewayKYC) error, opts .
 // It panics with an error matching [ErrConfig] if fn is nil.
 func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.Handler {
 	if fn == nil {
-		panic(fmt.Errorf("kyccb: Handler: %w", configError("nil callback function")))
+		panic(&configPanic{"kyccb.SEP12Verifier.Handler", errNilFunc})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := v.cfg.start()
@@ -152,7 +161,7 @@ func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([
 // panics with an error matching [ErrConfig] if fn is nil.
 func (v *XGatewayVerifier) Handler(fn func(context.Context, XGatewayKYC) error) http.Handler {
 	if fn == nil {
-		panic(fmt.Errorf("kyccb: Handler: %w", configError("nil callback function")))
+		panic(&configPanic{"kyccb.XGatewayVerifier.Handler", errNilFunc})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := v.cfg.start()

@@ -44,6 +44,10 @@ func SignSEP12(seed, host string, body []byte, t time.Time) (string, error) {
 	return wire.Sign(key, h, body, t), nil
 }
 
+// errHostIsKey: a Stellar public key given for the host, most often the
+// arguments swapped.
+var errHostIsKey = errors.New("host looks like a Stellar public key (G...): are the key and the host swapped?")
+
 // SEP12Verifier checks SEP-12 callback signatures for one configured host.
 // It is safe for concurrent use. Build it with [NewSEP12Verifier].
 type SEP12Verifier struct {
@@ -81,6 +85,9 @@ func NewSEP12Verifier(keys KeySource, host string, opts ...Option) (*SEP12Verifi
 	h, err := wire.CallbackHost(host)
 	if err != nil {
 		return nil, configError("%v", err)
+	}
+	if _, err := wire.ParsePublicKey(h); err == nil {
+		return nil, configError("%v", errHostIsKey)
 	}
 	cfg, err := newConfig(modeSEP12, opts)
 	if err != nil {
