@@ -153,7 +153,7 @@ func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([
 	// Verify's second half. Not full: the handler's decode checks the
 	// JSON, and the middleware checks it itself.
 	at, err := v.verifyMessage(r.Context(), sig, msg, bodyAt, false)
-	return msg[bodyAt:len(msg):len(msg)], at, withRequestHost(err, r.Host)
+	return msg[bodyAt:len(msg):len(msg)], at, withRequestHost(err, r.Host, r.Header.Get("X-Forwarded-Host"))
 }
 
 // Handler returns a handler that authenticates XGateway callbacks with v and

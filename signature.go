@@ -265,9 +265,10 @@ type signatureError struct {
 	keys []ed25519.PublicKey
 	sig  wire.Signature
 	body []byte
-	// requestHost, when not "", is the request's Host header, tried only
-	// to explain the failure.
-	requestHost string
+	// requestHost, when not "", is the request's Host header, and
+	// forwardedHost its X-Forwarded-Host header: tried only to explain the
+	// failure.
+	requestHost, forwardedHost string
 
 	once sync.Once
 	text string
@@ -303,6 +304,17 @@ func (e *signatureError) diagnose() string {
 			return fmt.Sprintf("valid for host %q (%s), not for the configured %q: configure the host exactly as in the callback URL registered with the anchor", c.Host, c.What, v.host)
 		}
 	}
+	// Behind a proxy (such as kyccb listen --forward), the callback was
+	// signed for the host of the URL registered, the proxy's, which a
+	// proxy passes as X-Forwarded-Host: the usual mistake there is to
+	// configure the app's own host.
+	if e.forwardedHost != "" && e.forwardedHost != e.requestHost {
+		for _, c := range wire.HostVariants(v.host, e.forwardedHost)[1:] {
+			if c.FromRequest && verifyAny(e.keys, wire.SignedMessage(nil, e.sig.Timestamp, c.Host, e.body), e.sig.Bytes) {
+				return fmt.Sprintf("valid for the request's X-Forwarded-Host header, not for the configured host %q: behind a proxy, configure the host of the callback URL registered with the anchor (the proxy's), not this server's own", v.host)
+			}
+		}
+	}
 	return fmt.Sprintf("not signed by a trusted key for host %q, or the body was changed", v.host)
 }
 
@@ -320,11 +332,13 @@ func samePortDigits(requestHost, configured string) bool {
 }
 
 // withRequestHost lets the diagnosis of err, if it is a bad signature, try
-// the request's Host header.
-func withRequestHost(err error, host string) error {
+// the request's Host header and the first host of its X-Forwarded-Host.
+func withRequestHost(err error, host string, forwarded string) error {
 	var se *signatureError
 	if errors.As(err, &se) {
 		se.requestHost = host
+		first, _, _ := strings.Cut(forwarded, ",")
+		se.forwardedHost = strings.TrimSpace(first)
 	}
 	return err
 }

@@ -31,12 +31,17 @@ diagnosis, ...). Ctrl-C or SIGTERM stops it, with exit status 0.
 
 --forward passes the body byte for byte with only these headers: the
 sender's Content-Type, Signature, X-Stellar-Signature and User-Agent,
-X-Forwarded-For set to the sender's address as listen saw it, and
-Content-Length. The signature does not cover headers, so no other header
+X-Forwarded-For set to the sender's address as listen saw it,
+X-Forwarded-Host set to listen's host (SEP-12), and Content-Length. The signature does not cover headers, so no other header
 of the sender's reaches the app: hop-by-hop ones (Connection and those it
 names, Keep-Alive, TE, Upgrade, Proxy-*, ...), the sender's own
 X-Forwarded-*, X-Real-Ip and Forwarded, cookies, authorization, and the
-rest are dropped.
+rest are dropped. The app behind --forward must verify SEP-12 callbacks
+for listen's host (--host: the host of the URL registered with the
+anchor), not for its own address: the anchor signed that host, and listen
+passes the signature on. Configured with its own, the app refuses every
+callback (listen prints a hint beside its 401), and kyccb in the app names
+the X-Forwarded-Host in its reason.
 
 --diagnose says which rejections get a diagnosis. A diagnosis tries the
 usual mistakes, hundreds of signature checks over the body, so anyone who
@@ -193,6 +198,9 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *forward != "" {
 		fmt.Fprintf(stderr, "  verified callbacks go on to %s\n", termSafe(displayURL(*forward)))
+		if *mode == "sep12" {
+			fmt.Fprintf(stderr, "  the app there must verify for host %s (listen's, the registered URL's), not its own\n", termSafe(strconv.Quote(rc.cfg.host)))
+		}
 	}
 	fmt.Fprintln(stderr, es.dim("  Ctrl-C to stop"))
 
