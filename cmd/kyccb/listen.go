@@ -59,7 +59,8 @@ host:port (kyccb anchor's, such as 127.0.0.1:8000), fetched over plain http.
 --host is the host of the callback URL registered with the anchor, exactly
 as the anchor signs it (host, or host:port when the URL has a port); by
 default the listening address, right for a sender that posts to it
-directly. The secret may come from KYCCB_SECRET.
+directly. An --addr on every interface (0.0.0.0:PORT, [::]:PORT, :PORT)
+needs --host. The secret may come from KYCCB_SECRET.
 
 The server reads a request's headers within 5 s and all of it within 10 s,
 writes the reply within 30 s, and keeps an idle connection 60 s (the
@@ -152,6 +153,11 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 
+	if *mode == "sep12" && *host == "" && unspecifiedHost(*addr) {
+		// The listener's own address would be 0.0.0.0:PORT or [::]:PORT,
+		// which no callback URL has: every callback would be rejected.
+		return fmt.Errorf("%w: --addr listens on every interface, so listen cannot tell the host callbacks are signed for: give --host, the host of the callback URL registered with the anchor", errUsage)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -220,6 +226,17 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintln(stderr, "stopped")
 	return nil
+}
+
+// unspecifiedHost reports whether addr's host is empty or an unspecified
+// address (0.0.0.0, ::): a listener on every interface.
+func unspecifiedHost(addr string) bool {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(h)
+	return h == "" || ip != nil && ip.IsUnspecified()
 }
 
 // bytesWriter collects writes.

@@ -282,3 +282,37 @@ func TestRegisterNextLineReceives(t *testing.T) {
 		t.Errorf("the printed listen line rejected a callback:\n%s", stdout.String())
 	}
 }
+
+// TestListenOnEveryInterfaceNeedsHost: on 0.0.0.0 or [::], listen's own
+// address is no callback URL's host, so --host is required; with it, listen
+// starts.
+func TestListenOnEveryInterfaceNeedsHost(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "[::]:0", ":0"} {
+		code, _, errOut := runCmd(t, "listen", "--signing-key", testAddress, "--addr", addr)
+		if code != exitUsage || !strings.Contains(errOut, "--addr listens on every interface, so listen cannot tell the host callbacks are signed for: give --host") {
+			t.Errorf("listen --addr %s: exit %d\n%s", addr, code, errOut)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"listen", "--signing-key", testAddress, "--addr", "0.0.0.0:0", "--host", "wallet.example.org"}, io.Discard, stderr)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), `for host "wallet.example.org"`) {
+		select {
+		case code := <-done:
+			t.Fatalf("listen --addr 0.0.0.0:0 --host exited with %d:\n%s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listen did not start:\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("listen exited %d after Ctrl-C", code)
+	}
+}
