@@ -27,7 +27,7 @@ import (
 // keys are unavailable and for the duplicates described at [WithDedup].
 // Header and timestamp are checked before the body is read.
 //
-// SEP12 panics if signingKey, host or an option is unusable, as
+// SEP12 panics if signingKey, host, fn or an option is unusable, as
 // [http.ServeMux.Handle] does for a bad pattern, with an error matching
 // [ErrConfig]; [NewSEP12Verifier] returns the error instead. The handler is
 // safe for concurrent use.
@@ -67,7 +67,7 @@ func SEP12(signingKey, host string, fn func(context.Context, Customer) error, op
 // irreversible; see [XGatewayVerifier.Verify] for what the hash can and
 // cannot tell apart.
 //
-// XGateway panics with an error matching [ErrConfig] if secret or an
+// XGateway panics with an error matching [ErrConfig] if secret, fn or an
 // option is unusable; [NewXGatewayVerifier] returns the error instead. The
 // handler is safe for concurrent use.
 func XGateway(secret string, fn func(context.Context, XGatewayKYC) error, opts ...Option) http.Handler {

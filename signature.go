@@ -71,7 +71,11 @@ const (
 // registered at host (a host, host:port, or the callback URL itself). It
 // returns an error matching [ErrConfig] for a nil source, a [StaticKeys]
 // that is empty or holds an unusable key, an unusable host, or an option
-// that does not apply to SEP-12. It is the non-panicking way to build what
+// that does not apply to SEP-12. A host is unusable when no callback URL
+// can have it, since nothing would verify: a wildcard ("*.example.org"),
+// an empty label, a character outside host names, a port outside 1 to
+// 65535, an IPv6 address without brackets, or a Stellar public key (the
+// arguments swapped). It is the non-panicking way to build what
 // [SEP12] builds, for keys and hosts read from configuration.
 func NewSEP12Verifier(keys KeySource, host string, opts ...Option) (*SEP12Verifier, error) {
 	if keys == nil {

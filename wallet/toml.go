@@ -25,6 +25,8 @@ const maxTOMLBytes = 100 << 10
 // the fields that kyccb's callbacks and a SEP-10 client need. A field the
 // file lacks is "". Fields that are present have been checked, as
 // [StellarTOML] describes.
+//
+// [SEP-1]: https://github.com/stellar/stellar-protocol/blob/master/ecosystem/sep-0001.md
 type TOML struct {
 	// SigningKey is SIGNING_KEY: the "G..." public key the anchor signs
 	// its callbacks and its SEP-10 challenges with. It is a valid Stellar
