@@ -53,8 +53,9 @@ for a receiver only you can reach; "off" prints the library's reason only.
 --anchor-domain reads the signing key from the SIGNING_KEY of the anchor's
 stellar.toml instead, and reads it again when a signature fails (a key
 rotation), at most every --refresh-interval. The domain is a host name,
-whose stellar.toml is fetched over https, or a local anchor's loopback
-host:port (kyccb anchor's, such as 127.0.0.1:8000), fetched over plain http.
+whose stellar.toml is fetched over https (https://HOST is read as HOST), or
+a local anchor's loopback host:port (kyccb anchor's, such as
+127.0.0.1:8000), fetched over plain http.
 
 --host is the host of the callback URL registered with the anchor, exactly
 as the anchor signs it (host, or host:port when the URL has a port); by
