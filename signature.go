@@ -286,11 +286,12 @@ func (e *signatureError) Error() string {
 }
 
 // diagnose tries the hosts a sender may have signed for instead
-// ([wire.HostVariants], as kyccb's command does), so the person reading the
-// log learns what to fix. It costs at most a few ed25519 verifications per
-// key, and runs only when someone reads the error. The request's Host
-// header is never repeated, unless it is the configured name with another
-// port, which is digits.
+// ([wire.HostVariants], as kyccb's command does), then those of the
+// request's X-Forwarded-Host, so the person reading the log learns what to
+// fix. It costs at most about a dozen ed25519 verifications per key, and
+// runs only when someone reads the error. The request's Host header is
+// never repeated, unless it is the configured name with another port,
+// which is digits; X-Forwarded-Host never is.
 func (e *signatureError) diagnose() string {
 	v := e.v
 	for _, c := range wire.HostVariants(v.host, e.requestHost)[1:] {
