@@ -12,9 +12,11 @@
 // receives the request's context and the decoded payload. A nil return answers
 // 200; an error answers 500, so the sender delivers the callback again.
 //
-// This package is the receiving side only. Package
-// [github.com/kyccb/kyccb/send] signs and delivers callbacks, as an anchor
-// (or XGateway) does; package [github.com/kyccb/kyccb/wallet] makes the
+// This package is the receiving side. It exports [SignSEP12] and
+// [XGatewayHash] too, because the signed message and the hash are defined
+// here, once, and because tests of a receiver need a genuine callback
+// without importing a sender. Package [github.com/kyccb/kyccb/send] signs
+// and delivers callbacks, with retries, as an anchor (or XGateway) does; package [github.com/kyccb/kyccb/wallet] makes the
 // wallet's calls to an anchor (stellar.toml, key rotation, callback
 // registration) and its subpackage sep10 obtains the SEP-10 token they need.
 //

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/kyccb/kyccb/internal/wire"
 )
@@ -49,7 +50,8 @@ var (
 	// [WithMaxBodyBytes] (413).
 	ErrBodyTooLarge = errors.New("kyccb: body too large")
 
-	// ErrMalformedBody: the body could not be read, is not a JSON object,
+	// ErrMalformedBody: the body could not be read, is empty (most often
+	// because a middleware before kyccb read it), is not a JSON object,
 	// does not decode into the payload type, or (XGateway) has keys that
 	// parsers read differently: a duplicate key, or one that matches a
 	// field only when case is ignored (400).
@@ -142,6 +144,23 @@ func HTTPStatus(err error) int {
 func configError(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)
 }
+
+var errNilFunc = configError("nil callback function")
+
+// configPanic is what a constructor that cannot return an error panics
+// with: its name, then the configuration error without the "kyccb: "
+// that the name already says ("kyccb.SEP12: invalid configuration: ...").
+// It matches [ErrConfig].
+type configPanic struct {
+	fn  string
+	err error
+}
+
+func (e *configPanic) Error() string {
+	return e.fn + ": " + strings.TrimPrefix(e.err.Error(), "kyccb: ")
+}
+
+func (e *configPanic) Unwrap() error { return e.err }
 
 // Malformed headers, wrapped once: rejecting one must cost next to nothing.
 var malformed = func() map[error]error {

@@ -295,11 +295,20 @@ func TestDiagnosis(t *testing.T) {
 		signedFor  string
 		reqHost    string
 		want       string
+		forwarded  string // X-Forwarded-Host, "" for none
 	}{
-		{"an explicit :443 in the registered URL", testHost, testHost + ":443", testHost, `valid for host "wallet.example.org:443", not for the configured "wallet.example.org"`},
-		{"the host of the request", testHost, "internal.example.net:8080", "internal.example.net:8080", `valid for the request's Host header, not for the configured host "wallet.example.org"`},
-		{"the configured host with the request's port", testHost, testHost + ":8443", testHost + ":8443", `valid for host "wallet.example.org:8443", not for the configured "wallet.example.org"`},
-		{"nothing that matches", testHost, "elsewhere.example.com", testHost, `not signed by a trusted key for host "wallet.example.org", or the body was changed`},
+		{"an explicit :443 in the registered URL", testHost, testHost + ":443", testHost, `valid for host "wallet.example.org:443", not for the configured "wallet.example.org"`, ""},
+		{"the host of the request", testHost, "internal.example.net:8080", "internal.example.net:8080", `valid for the request's Host header, not for the configured host "wallet.example.org"`, ""},
+		{"the configured host with the request's port", testHost, testHost + ":8443", testHost + ":8443", `valid for host "wallet.example.org:8443", not for the configured "wallet.example.org"`, ""},
+		{"nothing that matches", testHost, "elsewhere.example.com", testHost, `not signed by a trusted key for host "wallet.example.org", or the body was changed`, ""},
+		// An app behind a proxy (kyccb listen --forward) configured with
+		// its own host instead of the registered URL's, the proxy's.
+		{"the host a proxy passes on", "127.0.0.1:3000", "proxy.example.net:8080", "127.0.0.1:3000",
+			`valid for the request's X-Forwarded-Host header, not for the configured host "127.0.0.1:3000": behind a proxy, configure the host of the callback URL registered with the anchor (the proxy's), not this server's own`, "proxy.example.net:8080"},
+		{"a list of forwarded hosts, the first the proxy's", "127.0.0.1:3000", "proxy.example.net:8080", "127.0.0.1:3000",
+			`valid for the request's X-Forwarded-Host header`, "proxy.example.net:8080, other.example.net"},
+		{"a forwarded host that does not match either", "127.0.0.1:3000", "elsewhere.example.com", "127.0.0.1:3000",
+			`not signed by a trusted key for host "127.0.0.1:3000", or the body was changed`, "proxy.example.net:8080"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -309,11 +318,17 @@ func TestDiagnosis(t *testing.T) {
 				kyccb.WithErrorHook(func(_ *http.Request, err error) { reason = err }))
 			r := httptest.NewRequest(http.MethodPost, "http://"+tt.reqHost+"/kyc", strings.NewReader(customerJSON))
 			r.Header.Set("Signature", sign(t, testSeed, tt.signedFor, customerJSON, signedAt))
+			if tt.forwarded != "" {
+				r.Header.Set("X-Forwarded-Host", tt.forwarded)
+			}
 			h.ServeHTTP(httptest.NewRecorder(), r)
 			if !errors.Is(reason, kyccb.ErrBadSignature) || !strings.Contains(reason.Error(), tt.want) {
 				t.Fatalf("reason %q, want ErrBadSignature saying %q", reason, tt.want)
 			}
-			if !strings.HasPrefix(tt.reqHost, testHost) && strings.Contains(reason.Error(), tt.reqHost) {
+			if strings.Contains(reason.Error(), "proxy.example.net") {
+				t.Errorf("reason %q repeats the request's X-Forwarded-Host", reason)
+			}
+			if !strings.HasPrefix(tt.reqHost, tt.configured) && strings.Contains(reason.Error(), tt.reqHost) {
 				t.Errorf("reason %q repeats the request's Host", reason)
 			}
 		})
@@ -480,7 +495,8 @@ func TestConstructionFails(t *testing.T) {
 	}
 	t.Run("SEP12 panics with a clear message", func(t *testing.T) {
 		defer func() {
-			if msg := fmt.Sprint(recover()); !strings.Contains(msg, "kyccb.SEP12: kyccb: invalid configuration") {
+			// The function's name, once, then the reason.
+			if msg := fmt.Sprint(recover()); !strings.HasPrefix(msg, "kyccb.SEP12: invalid configuration: ") || strings.Contains(msg, "kyccb: ") {
 				t.Fatalf("panic %q", msg)
 			}
 		}()
@@ -488,7 +504,8 @@ func TestConstructionFails(t *testing.T) {
 	})
 	t.Run("XGateway panics with a clear message", func(t *testing.T) {
 		defer func() {
-			if msg := fmt.Sprint(recover()); !strings.Contains(msg, "kyccb.XGateway: kyccb: invalid configuration") {
+			// The function's name, once, then the reason.
+			if msg := fmt.Sprint(recover()); !strings.HasPrefix(msg, "kyccb.XGateway: invalid configuration: ") || strings.Contains(msg, "kyccb: ") {
 				t.Fatalf("panic %q", msg)
 			}
 		}()

@@ -3,6 +3,9 @@ package kyccb
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
+	"strings"
+	"unicode"
 
 	"github.com/kyccb/kyccb/internal/wire"
 )
@@ -43,8 +46,8 @@ func (k StaticKeys) SigningKeys(context.Context) ([]ed25519.PublicKey, error) { 
 // ParseKeys parses one or more Stellar public keys ("G..." strkeys, the
 // SIGNING_KEY of an anchor's stellar.toml) into a [StaticKeys]. The error
 // matches [ErrConfig], says which key is wrong and how (white space around
-// it, a secret seed given instead, a key of small order), and never repeats
-// the key.
+// it, a secret seed given instead, a key of small order, several keys in one
+// string), and never repeats the key.
 func ParseKeys(addresses ...string) (StaticKeys, error) {
 	if len(addresses) == 0 {
 		return nil, configError("no signing key")
@@ -52,6 +55,9 @@ func ParseKeys(addresses ...string) (StaticKeys, error) {
 	keys := make(StaticKeys, 0, len(addresses))
 	for i, a := range addresses {
 		k, err := wire.ParsePublicKey(a)
+		if err != nil && severalKeys(a) {
+			err = errSeveralKeys
+		}
 		switch {
 		case err != nil && len(addresses) > 1:
 			return nil, configError("signing key %d %v", i+1, err)
@@ -61,6 +67,23 @@ func ParseKeys(addresses ...string) (StaticKeys, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+var errSeveralKeys = errors.New("looks like several keys in one string: give each as an argument of its own")
+
+// severalKeys reports whether s is public keys separated by commas or
+// white space, as a configuration value may hold them.
+func severalKeys(s string) bool {
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || unicode.IsSpace(r) })
+	if len(parts) < 2 {
+		return false
+	}
+	for _, p := range parts {
+		if _, err := wire.ParsePublicKey(p); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // checkStaticKeys refuses a StaticKeys built by hand with a key ParseKeys

@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -77,10 +76,10 @@ func NewMemoryStore(opts ...MemoryOption) Store {
 	}
 	for _, o := range opts {
 		if o.apply == nil {
-			panic(fmt.Errorf("kyccb.NewMemoryStore: %w", configError("zero MemoryOption")))
+			panic(&configPanic{"kyccb.NewMemoryStore", configError("zero MemoryOption")})
 		}
 		if err := o.apply(s); err != nil {
-			panic(fmt.Errorf("kyccb.NewMemoryStore: %w", err))
+			panic(&configPanic{"kyccb.NewMemoryStore", err})
 		}
 	}
 	return s

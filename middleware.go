@@ -27,19 +27,25 @@ import (
 // keys are unavailable and for the duplicates described at [WithDedup].
 // Header and timestamp are checked before the body is read.
 //
-// SEP12 panics if signingKey, host or an option is unusable, as
+// SEP12 panics if signingKey, host, fn or an option is unusable, as
 // [http.ServeMux.Handle] does for a bad pattern, with an error matching
 // [ErrConfig]; [NewSEP12Verifier] returns the error instead. The handler is
 // safe for concurrent use.
 func SEP12(signingKey, host string, fn func(context.Context, Customer) error, opts ...Option) http.Handler {
 	keys, err := ParseKeys(signingKey)
+	if _, herr := wire.ParsePublicKey(host); err != nil && herr == nil {
+		err = configError("the host is a Stellar public key and the signing key is not: are they swapped? SEP12(signingKey, host, fn)")
+	}
+	if err == nil && fn == nil {
+		err = errNilFunc
+	}
 	if err == nil {
 		var v *SEP12Verifier
 		if v, err = NewSEP12Verifier(keys, host, opts...); err == nil {
 			return v.Handler(fn)
 		}
 	}
-	panic(fmt.Errorf("kyccb.SEP12: %w", err))
+	panic(&configPanic{"kyccb.SEP12", err})
 }
 
 // XGateway returns a handler for the merchant's XGateway callback URL, which
@@ -61,13 +67,16 @@ func SEP12(signingKey, host string, fn func(context.Context, Customer) error, op
 // irreversible; see [XGatewayVerifier.Verify] for what the hash can and
 // cannot tell apart.
 //
-// XGateway panics with an error matching [ErrConfig] if secret or an
+// XGateway panics with an error matching [ErrConfig] if secret, fn or an
 // option is unusable; [NewXGatewayVerifier] returns the error instead. The
 // handler is safe for concurrent use.
 func XGateway(secret string, fn func(context.Context, XGatewayKYC) error, opts ...Option) http.Handler {
 	v, err := NewXGatewayVerifier(secret, opts...)
+	if err == nil && fn == nil {
+		err = errNilFunc
+	}
 	if err != nil {
-		panic(fmt.Errorf("kyccb.XGateway: %w", err))
+		panic(&configPanic{"kyccb.XGateway", err})
 	}
 	return v.Handler(fn)
 }
@@ -77,7 +86,7 @@ func XGateway(secret string, fn func(context.Context, XGatewayKYC) error, opts .
 // It panics with an error matching [ErrConfig] if fn is nil.
 func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.Handler {
 	if fn == nil {
-		panic(fmt.Errorf("kyccb: Handler: %w", configError("nil callback function")))
+		panic(&configPanic{"kyccb.SEP12Verifier.Handler", errNilFunc})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := v.cfg.start()
@@ -144,7 +153,7 @@ func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([
 	// Verify's second half. Not full: the handler's decode checks the
 	// JSON, and the middleware checks it itself.
 	at, err := v.verifyMessage(r.Context(), sig, msg, bodyAt, false)
-	return msg[bodyAt:len(msg):len(msg)], at, withRequestHost(err, r.Host)
+	return msg[bodyAt:len(msg):len(msg)], at, withRequestHost(err, r.Host, r.Header.Get("X-Forwarded-Host"))
 }
 
 // Handler returns a handler that authenticates XGateway callbacks with v and
@@ -152,7 +161,7 @@ func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([
 // panics with an error matching [ErrConfig] if fn is nil.
 func (v *XGatewayVerifier) Handler(fn func(context.Context, XGatewayKYC) error) http.Handler {
 	if fn == nil {
-		panic(fmt.Errorf("kyccb: Handler: %w", configError("nil callback function")))
+		panic(&configPanic{"kyccb.XGatewayVerifier.Handler", errNilFunc})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := v.cfg.start()
@@ -231,13 +240,14 @@ func bodyHint(r *http.Request) int {
 }
 
 // readBody appends at most limit bytes of r's body to dst. It refuses a
-// declared length over the limit without reading anything.
+// declared length over the limit without reading anything, and an empty
+// body.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, dst []byte) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, ErrBodyTooLarge
 	}
-	if r.Body == nil {
-		return dst, nil
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, errEmptyBody
 	}
 	buf, start := dst, len(dst)
 	body := http.MaxBytesReader(w, r.Body, limit)
@@ -250,6 +260,12 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, dst []byte) (
 		}
 		n, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		if err == io.EOF && len(buf) == start {
+			// No callback is empty; the likeliest cause is a middleware
+			// that read the body before the handler (a logger, a
+			// framework's binding) without restoring it.
+			return nil, errEmptyBody
+		}
 		if err == io.EOF {
 			return buf, nil
 		}
@@ -262,6 +278,8 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, dst []byte) (
 		}
 	}
 }
+
+var errEmptyBody = fmt.Errorf("%w: empty body: did something read it before kyccb?", ErrMalformedBody)
 
 // restore returns r for the next handler: the body readable again from the
 // start and the callback's details on the context.

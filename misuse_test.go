@@ -1,8 +1,12 @@
 package kyccb_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/kyccbtest"
 )
 
 // TestOptionOfAnotherRoleDoesNotCompile builds small programs that give
@@ -87,32 +92,41 @@ func main() {
 // ErrConfig.
 func TestConstructorPanicsMatchErrConfig(t *testing.T) {
 	fn := func(context.Context, kyccb.Customer) error { return nil }
-	for name, build := range map[string]func(){
-		"SEP12 with a seed for a key": func() { kyccb.SEP12(testSeed, testHost, fn) },
-		"SEP12 with an empty host":    func() { kyccb.SEP12(testAddress, "", fn) },
-		"SEP12 with an XGateway option": func() {
+	for _, c := range []struct {
+		name, panicPrefix string
+		build             func()
+	}{
+		{"SEP12 with a seed for a key", "kyccb.SEP12: invalid configuration: signing key got a secret seed", func() { kyccb.SEP12(testSeed, testHost, fn) }},
+		{"SEP12 with an empty host", "kyccb.SEP12: invalid configuration: empty host", func() { kyccb.SEP12(testAddress, "", fn) }},
+		{"SEP12 with an XGateway option", "kyccb.SEP12: invalid configuration: ", func() {
 			kyccb.SEP12(testAddress, testHost, fn, kyccb.WithXGatewayBankAccount(func(context.Context, kyccb.XGatewayBankAccount) error { return nil }))
-		},
-		"SEP12 with a nil option":       func() { kyccb.SEP12(testAddress, testHost, fn, nil) },
-		"XGateway with an empty secret": func() { kyccb.XGateway("", func(context.Context, kyccb.XGatewayKYC) error { return nil }) },
-		"XGateway with a tolerance": func() {
+		}},
+		{"SEP12 with a nil option", "kyccb.SEP12: invalid configuration: ", func() { kyccb.SEP12(testAddress, testHost, fn, nil) }},
+		{"SEP12 with a nil function", "kyccb.SEP12: invalid configuration: nil callback function", func() { kyccb.SEP12(testAddress, testHost, nil) }},
+		{"XGateway with an empty secret", "kyccb.XGateway: invalid configuration: ", func() { kyccb.XGateway("", func(context.Context, kyccb.XGatewayKYC) error { return nil }) }},
+		{"XGateway with a tolerance", "kyccb.XGateway: invalid configuration: ", func() {
 			kyccb.XGateway(testSecret, func(context.Context, kyccb.XGatewayKYC) error { return nil }, kyccb.WithTolerance(time.Minute))
-		},
-		"a verifier's Handler with nil":      func() { sep12Verifier(t).Handler(nil) },
-		"NewMemoryStore with a zero option":  func() { kyccb.NewMemoryStore(kyccb.MemoryOption{}) },
-		"NewMemoryStore with a bad capacity": func() { kyccb.NewMemoryStore(kyccb.WithMaxEntries(0)) },
+		}},
+		{"XGateway with a nil function", "kyccb.XGateway: invalid configuration: nil callback function", func() { kyccb.XGateway(testSecret, nil) }},
+		{"a verifier's Handler with nil", "kyccb.SEP12Verifier.Handler: invalid configuration: nil callback function", func() { sep12Verifier(t).Handler(nil) }},
+		{"NewMemoryStore with a zero option", "kyccb.NewMemoryStore: invalid configuration: ", func() { kyccb.NewMemoryStore(kyccb.MemoryOption{}) }},
+		{"NewMemoryStore with a bad capacity", "kyccb.NewMemoryStore: invalid configuration: ", func() { kyccb.NewMemoryStore(kyccb.WithMaxEntries(0)) }},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			defer func() {
 				err, ok := recover().(error)
 				if !ok || !errors.Is(err, kyccb.ErrConfig) {
 					t.Fatalf("panicked with %v, want an error matching ErrConfig", err)
 				}
+				// The constructor called, once, then the reason.
+				if !strings.HasPrefix(err.Error(), c.panicPrefix) || strings.Contains(err.Error(), "kyccb: ") {
+					t.Errorf("panic %q, want it to start %q and not repeat the package", err, c.panicPrefix)
+				}
 				if strings.Contains(err.Error(), testSeed) {
 					t.Errorf("the panic repeats the seed: %v", err)
 				}
 			}()
-			build()
+			c.build()
 		})
 	}
 }
@@ -154,4 +168,142 @@ func TestKeyErrorsSayWhatIsWrong(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A middleware before kyccb that reads the body and does not restore it
+// leaves kyccb an empty body: the logged error says so, the sentinel stays
+// ErrMalformedBody and the reply does not.
+func TestBodyReadBeforeKyccb(t *testing.T) {
+	readFirst := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body) // a logger that forgets to restore it
+			h.ServeHTTP(w, r)
+		})
+	}
+	const want = "empty body: did something read it before kyccb?"
+	var reason error
+	hook := kyccb.WithErrorHook(func(_ *http.Request, err error) { reason = err })
+	called := false
+	sep12 := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { called = true; return nil },
+		hook, kyccb.WithClock(func() time.Time { return signedAt }))
+	xgw := kyccb.XGateway(testSecret, func(context.Context, kyccb.XGatewayKYC) error { called = true; return nil }, hook)
+	for _, c := range []struct {
+		name string
+		h    http.Handler
+		req  func() *http.Request
+	}{
+		{"SEP-12", sep12, func() *http.Request {
+			return kyccbtest.SignedRequest(t, testSeed, "https://"+testHost+"/kyc", []byte(customerJSON), signedAt)
+		}},
+		{"XGateway", xgw, func() *http.Request {
+			body := kyccbtest.XGatewayBody(t, testSecret, kyccb.XGatewayKYC{CustomerID: "c-1", Status: kyccb.XGatewayFullUser})
+			return httptest.NewRequest(http.MethodPost, "/xgw", bytes.NewReader(body))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// The same request reaches the handler whole first: only the
+			// earlier read makes it fail.
+			rec := httptest.NewRecorder()
+			c.h.ServeHTTP(rec, c.req())
+			if rec.Code != http.StatusOK || !called {
+				t.Fatalf("the request unread: %d, called %v", rec.Code, called)
+			}
+			called, reason = false, nil
+			rec = httptest.NewRecorder()
+			readFirst(c.h).ServeHTTP(rec, c.req())
+			if rec.Code != http.StatusBadRequest || called {
+				t.Errorf("status %d, called %v; want 400, not called", rec.Code, called)
+			}
+			if !errors.Is(reason, kyccb.ErrMalformedBody) || !strings.Contains(reason.Error(), want) {
+				t.Errorf("reason %v, want ErrMalformedBody saying %q", reason, want)
+			}
+			if strings.Contains(rec.Body.String(), "did something") {
+				t.Errorf("the reply carries the diagnosis: %q", rec.Body.String())
+			}
+		})
+	}
+}
+
+// Hosts no callback URL can have would reject every callback: they are
+// refused at construction, with the reason, and hosts URLs do have are
+// accepted.
+func TestHostsThatCanNeverMatch(t *testing.T) {
+	keys, err := kyccb.ParseKeys(testAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ host, says string }{
+		{"*", "wildcard"},
+		{"*.example.org", "wildcard"},
+		{"wallet.*.org", "wildcard"},
+		{"https://*.example.org/kyc", "wildcard"},
+		{"wallet..example.org", "empty label"},
+		{".example.org", "empty label"},
+		{"wallet.example.org..", "empty label"},
+		{":8080", "empty label"},
+		{"wallet.example.org:", "port"},
+		{"wallet.example.org:http", "port"},
+		{"wallet.example.org:0", "port"},
+		{"wallet.example.org:65536", "port"},
+		{"::1", "brackets"},
+		{"[::1", "brackets"},
+		{"[wallet.example.org]:80", "brackets"},
+		{"wallet!.example.org", "character"},
+		{"wallet,example.org", "character"},
+		{"[::1]x", "character"},
+	} {
+		t.Run(c.host, func(t *testing.T) {
+			_, err := kyccb.NewSEP12Verifier(keys, c.host)
+			if !errors.Is(err, kyccb.ErrConfig) || !strings.Contains(err.Error(), c.says) {
+				t.Errorf("NewSEP12Verifier: %v, want ErrConfig saying %q", err, c.says)
+			}
+			if _, err := kyccb.SignSEP12(testSeed, c.host, []byte(customerJSON), signedAt); !errors.Is(err, kyccb.ErrConfig) {
+				t.Errorf("SignSEP12: %v, want ErrConfig", err)
+			}
+		})
+	}
+	for _, host := range []string{
+		"wallet.example.org", "wallet.example.org:8443", "WALLET.Example.org.", "my_host.internal",
+		"127.0.0.1:8080", "[::1]:8080", "[2001:db8::1]", "localhost", "bücher.example", "xn--bcher-kva.example",
+		"https://wallet.example.org/kyc", "http://127.0.0.1:8080/kyc",
+	} {
+		if _, err := kyccb.NewSEP12Verifier(keys, host); err != nil {
+			t.Errorf("NewSEP12Verifier(%q): %v", host, err)
+		}
+	}
+}
+
+// The usual slips with keys and hosts get a "looks like" hint: several
+// keys in one string, the key and the host swapped.
+func TestKeyAndHostSlipsGetHints(t *testing.T) {
+	other := kyccbtest.NewKeyPair(t).Address
+	for _, sep := range []string{",", ", ", " "} {
+		_, err := kyccb.ParseKeys(testAddress + sep + other)
+		if !errors.Is(err, kyccb.ErrConfig) || !strings.Contains(err.Error(), "looks like several keys in one string: give each as an argument of its own") {
+			t.Errorf("ParseKeys of two keys joined by %q: %v", sep, err)
+		}
+		if strings.Contains(err.Error(), other) {
+			t.Errorf("the error repeats a key: %v", err)
+		}
+	}
+	if _, err := kyccb.ParseKeys(testAddress + ",GNOTAKEY"); err == nil || strings.Contains(err.Error(), "several keys") {
+		t.Errorf("a key and something else joined by a comma: %v, want no several-keys hint", err)
+	}
+
+	keys, err := kyccb.ParseKeys(testAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kyccb.NewSEP12Verifier(keys, other); !errors.Is(err, kyccb.ErrConfig) || !strings.Contains(err.Error(), "are the key and the host swapped?") {
+		t.Errorf("NewSEP12Verifier with a key for the host: %v", err)
+	}
+	func() {
+		defer func() {
+			err, _ := recover().(error)
+			if !errors.Is(err, kyccb.ErrConfig) || !strings.Contains(err.Error(), "are they swapped?") {
+				t.Errorf("SEP12(host, key, fn) panicked with %v, want ErrConfig asking whether they are swapped", err)
+			}
+		}()
+		kyccb.SEP12(testHost, testAddress, func(context.Context, kyccb.Customer) error { return nil })
+	}()
 }

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/strkey"
 	"github.com/kyccb/kyccb/kyccbtest"
-	"github.com/stellar/go-stellar-sdk/strkey"
 )
 
 // Findings of the red-team round that the root package closes. Each test

@@ -44,6 +44,10 @@ func SignSEP12(seed, host string, body []byte, t time.Time) (string, error) {
 	return wire.Sign(key, h, body, t), nil
 }
 
+// errHostIsKey: a Stellar public key given for the host, most often the
+// arguments swapped.
+var errHostIsKey = errors.New("host looks like a Stellar public key (G...): are the key and the host swapped?")
+
 // SEP12Verifier checks SEP-12 callback signatures for one configured host.
 // It is safe for concurrent use. Build it with [NewSEP12Verifier].
 type SEP12Verifier struct {
@@ -67,7 +71,11 @@ const (
 // registered at host (a host, host:port, or the callback URL itself). It
 // returns an error matching [ErrConfig] for a nil source, a [StaticKeys]
 // that is empty or holds an unusable key, an unusable host, or an option
-// that does not apply to SEP-12. It is the non-panicking way to build what
+// that does not apply to SEP-12. A host is unusable when no callback URL
+// can have it, since nothing would verify: a wildcard ("*.example.org"),
+// an empty label, a character outside host names, a port outside 1 to
+// 65535, an IPv6 address without brackets, or a Stellar public key (the
+// arguments swapped). It is the non-panicking way to build what
 // [SEP12] builds, for keys and hosts read from configuration.
 func NewSEP12Verifier(keys KeySource, host string, opts ...Option) (*SEP12Verifier, error) {
 	if keys == nil {
@@ -81,6 +89,9 @@ func NewSEP12Verifier(keys KeySource, host string, opts ...Option) (*SEP12Verifi
 	h, err := wire.CallbackHost(host)
 	if err != nil {
 		return nil, configError("%v", err)
+	}
+	if _, err := wire.ParsePublicKey(h); err == nil {
+		return nil, configError("%v", errHostIsKey)
 	}
 	cfg, err := newConfig(modeSEP12, opts)
 	if err != nil {
@@ -258,9 +269,10 @@ type signatureError struct {
 	keys []ed25519.PublicKey
 	sig  wire.Signature
 	body []byte
-	// requestHost, when not "", is the request's Host header, tried only
-	// to explain the failure.
-	requestHost string
+	// requestHost, when not "", is the request's Host header, and
+	// forwardedHost its X-Forwarded-Host header: tried only to explain the
+	// failure.
+	requestHost, forwardedHost string
 
 	once sync.Once
 	text string
@@ -274,11 +286,12 @@ func (e *signatureError) Error() string {
 }
 
 // diagnose tries the hosts a sender may have signed for instead
-// ([wire.HostVariants], as kyccb's command does), so the person reading the
-// log learns what to fix. It costs at most a few ed25519 verifications per
-// key, and runs only when someone reads the error. The request's Host
-// header is never repeated, unless it is the configured name with another
-// port, which is digits.
+// ([wire.HostVariants], as kyccb's command does), then those of the
+// request's X-Forwarded-Host, so the person reading the log learns what to
+// fix. It costs at most about a dozen ed25519 verifications per key, and
+// runs only when someone reads the error. The request's Host header is
+// never repeated, unless it is the configured name with another port,
+// which is digits; X-Forwarded-Host never is.
 func (e *signatureError) diagnose() string {
 	v := e.v
 	for _, c := range wire.HostVariants(v.host, e.requestHost)[1:] {
@@ -294,6 +307,17 @@ func (e *signatureError) diagnose() string {
 			return fmt.Sprintf("valid for host %q, not for the configured %q: register the callback URL without the port, or configure the host with it", c.Host, v.host)
 		default:
 			return fmt.Sprintf("valid for host %q (%s), not for the configured %q: configure the host exactly as in the callback URL registered with the anchor", c.Host, c.What, v.host)
+		}
+	}
+	// Behind a proxy (such as kyccb listen --forward), the callback was
+	// signed for the host of the URL registered, the proxy's, which a
+	// proxy passes as X-Forwarded-Host: the usual mistake there is to
+	// configure the app's own host.
+	if e.forwardedHost != "" && e.forwardedHost != e.requestHost {
+		for _, c := range wire.HostVariants(v.host, e.forwardedHost)[1:] {
+			if c.FromRequest && verifyAny(e.keys, wire.SignedMessage(nil, e.sig.Timestamp, c.Host, e.body), e.sig.Bytes) {
+				return fmt.Sprintf("valid for the request's X-Forwarded-Host header, not for the configured host %q: behind a proxy, configure the host of the callback URL registered with the anchor (the proxy's), not this server's own", v.host)
+			}
 		}
 	}
 	return fmt.Sprintf("not signed by a trusted key for host %q, or the body was changed", v.host)
@@ -313,11 +337,13 @@ func samePortDigits(requestHost, configured string) bool {
 }
 
 // withRequestHost lets the diagnosis of err, if it is a bad signature, try
-// the request's Host header.
-func withRequestHost(err error, host string) error {
+// the request's Host header and the first host of its X-Forwarded-Host.
+func withRequestHost(err error, host string, forwarded string) error {
 	var se *signatureError
 	if errors.As(err, &se) {
 		se.requestHost = host
+		first, _, _ := strings.Cut(forwarded, ",")
+		se.forwardedHost = strings.TrimSpace(first)
 	}
 	return err
 }

@@ -1,12 +1,14 @@
 // Package kyccbtest builds signed and hashed KYC callbacks for tests of
-// handlers made with package kyccb: a throwaway anchor key pair, signed
-// SEP-12 requests, and hashed XGateway requests of every callback type, all
-// of the same shape: Request(tb, key, url, payload) for a request,
-// Body(tb, ..., payload) for its bytes.
+// handlers made with package kyccb: a throwaway anchor key pair
+// ([NewKeyPair]), signed SEP-12 requests ([SEP12Request], [SEP12RequestAt],
+// and [SignedRequest] for a body of your own, such as a transaction
+// callback's) and hashed XGateway requests of every callback type
+// ([XGatewayRequest]); [CustomerBody] and [XGatewayBody] give the bytes
+// alone.
 //
 // The requests are made with [http.NewRequest], so they serve both
-// handler.ServeHTTP with an [net/http/httptest.ResponseRecorder] and
-// [http.Client.Do] against an [net/http/httptest.Server]. [TestStore] checks
+// handler.ServeHTTP with a [net/http/httptest.ResponseRecorder] and
+// [http.Client.Do] against a [net/http/httptest.Server]. [TestStore] checks
 // a [kyccb.Store] of your own against the contract the handlers rely on.
 //
 // A test of a wallet's handler:

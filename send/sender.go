@@ -21,8 +21,7 @@ import (
 // ErrNotDelivered: a [Sender] gave up on a callback: the receiver refused
 // it with a 4xx other than 429, every attempt failed, or the context ended.
 // The error wraps the last request's failure or the context's error; the
-// [Delivery] says what each attempt got. Its text is the one package kyccb
-// used before senders moved here.
+// [Delivery] says what each attempt got.
 var ErrNotDelivered = errors.New("kyccb: callback not delivered")
 
 // Sender delivers callbacks to a callback URL as an anchor (or XGateway)

@@ -454,7 +454,6 @@ func TestNewTOMLKeysConfig(t *testing.T) {
 		domain string
 		opts   []wallet.Option
 	}{
-		{"a URL is not a domain", "https://anchor.test", nil},
 		{"a domain with a port is refused", "anchor.test:443", nil},
 		{"a domain with a path is refused", "anchor.test/.well-known/stellar.toml", nil},
 		{"an IP address is refused", "127.0.0.1", nil},
@@ -468,7 +467,6 @@ func TestNewTOMLKeysConfig(t *testing.T) {
 		{"a loopback address with a port out of range is refused", "127.0.0.1:65536", nil},
 		{"a loopback address with an empty port is refused", "127.0.0.1:", nil},
 		{"a name that resolves to loopback is not loopback", "127.0.0.1.nip.io:8000", nil},
-		{"a loopback URL is not a domain", "http://127.0.0.1:8000", nil},
 		{"a nil clock is refused", anchorDomain, []wallet.Option{wallet.WithClock(nil)}},
 		{"a nil option is refused", anchorDomain, []wallet.Option{nil}},
 		{"a nil HTTP client is refused", anchorDomain, []wallet.Option{wallet.WithHTTPClient(nil)}},
@@ -489,6 +487,50 @@ func TestNewTOMLKeysConfig(t *testing.T) {
 	} {
 		if _, err := wallet.NewTOMLKeys(domain); err != nil {
 			t.Errorf("NewTOMLKeys(%q): %v", domain, err)
+		}
+	}
+}
+
+// TestAnchorDomainAsURL gives the anchor domain pasted as a URL: with
+// https and no path it can mean one thing, and is read as its host; any
+// other URL is refused with an error that says to drop the scheme, never
+// one about ports.
+func TestAnchorDomainAsURL(t *testing.T) {
+	anchorKey := kyccbtest.NewKeyPair(t)
+	anchor := newTOMLServer(t, signingTOML(anchorKey.Address))
+	want, err := kyccb.ParseKeys(anchorKey.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, domain := range []string{"https://" + anchorDomain, "https://" + anchorDomain + "/", "HTTPS://" + anchorDomain} {
+		keys, err := wallet.NewTOMLKeys(domain, wallet.WithHTTPClient(anchor.client()))
+		if err != nil {
+			t.Fatalf("NewTOMLKeys(%q): %v", domain, err)
+		}
+		got, err := keys.SigningKeys(t.Context())
+		if err != nil || len(got) != 1 || !got[0].Equal(want[0]) {
+			t.Fatalf("NewTOMLKeys(%q).SigningKeys = %v, %v; want the anchor's key", domain, got, err)
+		}
+		if toml, err := wallet.StellarTOML(t.Context(), domain, wallet.WithHTTPClient(anchor.client())); err != nil || toml.SigningKey != anchorKey.Address {
+			t.Fatalf("StellarTOML(%q) = %+v, %v", domain, toml, err)
+		}
+	}
+	for _, domain := range []string{
+		"http://" + anchorDomain,                                // http: the stellar.toml is fetched over https
+		"http://127.0.0.1:8000",                                 // a local anchor's domain is its host:port
+		"https://" + anchorDomain + "/.well-known/stellar.toml", // a path
+		"https://" + anchorDomain + ":8443",                     // a port
+		"https://user@" + anchorDomain,                          // a user
+		"https://" + anchorDomain + "/?tenant=t1",               // a query
+		"https://127.0.0.1",                                     // an IP address
+		"https://",                                              // no host
+	} {
+		_, err := wallet.NewTOMLKeys(domain)
+		if !errors.Is(err, kyccb.ErrConfig) || !strings.Contains(err.Error(), "not a URL: drop the scheme") {
+			t.Errorf("NewTOMLKeys(%q): %v, want ErrConfig saying to drop the scheme", domain, err)
+		}
+		if strings.Contains(err.Error(), "port") && !strings.Contains(err.Error(), "host:port") {
+			t.Errorf("NewTOMLKeys(%q) speaks of ports: %v", domain, err)
 		}
 	}
 }

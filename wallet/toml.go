@@ -25,6 +25,8 @@ const maxTOMLBytes = 100 << 10
 // the fields that kyccb's callbacks and a SEP-10 client need. A field the
 // file lacks is "". Fields that are present have been checked, as
 // [StellarTOML] describes.
+//
+// [SEP-1]: https://github.com/stellar/stellar-protocol/blob/master/ecosystem/sep-0001.md
 type TOML struct {
 	// SigningKey is SIGNING_KEY: the "G..." public key the anchor signs
 	// its callbacks and its SEP-10 challenges with. It is a valid Stellar
@@ -58,7 +60,8 @@ type tomlFile struct {
 // https://{domain}/.well-known/stellar.toml, where domain is a host name
 // such as "anchor.example.com", or http://{domain}/.well-known/stellar.toml
 // for a local anchor at a loopback host:port (see "Local anchors" in the
-// package doc).
+// package doc). A domain pasted as a URL, "https://anchor.example.com" with
+// no path, is read as its host; any other URL is refused.
 //
 // It refuses, with an error matching [ErrTOML] that names the field, a
 // stellar.toml larger than SEP-1's 100 KiB, one that is not TOML, and one
@@ -140,8 +143,19 @@ func (h home) errorf(format string, args ...any) error {
 // parseDomain accepts a DNS host name, served over https, or a loopback
 // host with a port, served over plain http. An IP address without a port,
 // a scheme or a path is refused: go-stellar-sdk's stellartoml client
-// refused them too, and a home domain is none of those.
+// refused them too, and a home domain is none of those. The one URL
+// accepted is the domain pasted with https:// in front (and at most a
+// "/" after it), which can mean nothing else; others are told to drop
+// the scheme.
 func parseDomain(domain string) (home, error) {
+	if strings.Contains(domain, "://") {
+		u, err := url.Parse(domain)
+		if err != nil || u.Scheme != "https" || u.Port() != "" || u.User != nil || u.Opaque != "" ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || checkHostName(u.Host) != nil {
+			return home{}, fmt.Errorf("%w: an anchor domain is a host name such as anchor.example.com, not a URL: drop the scheme (and any path); a local anchor's is its loopback host:port, such as 127.0.0.1:8000", kyccb.ErrConfig)
+		}
+		domain = u.Host
+	}
 	if host, port, err := net.SplitHostPort(domain); err == nil {
 		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || !httpx.IsLoopback(host) {
 			return home{}, fmt.Errorf("%w: an anchor domain with a port must be a loopback host (127.0.0.1, [::1] or localhost) and a port", kyccb.ErrConfig)

@@ -353,7 +353,7 @@ func TestRegisterAccountSeed(t *testing.T) {
 		want     string // in the output, text flattened
 	}{
 		{"a seed signs in and registers", nil, cat(base, "--account-seed", wallet1.Seed), exitOK,
-			"registered " + callback + " with http://" + a.domain + " (PUT /customer/callback) as " + wallet1.Address + " (signed in with SEP-10) next kyccb listen --anchor-domain " + a.domain + " --host 127.0.0.1:1"},
+			"registered " + callback + " with http://" + a.domain + " (PUT /customer/callback) as " + wallet1.Address + " (signed in with SEP-10) next kyccb listen --anchor-domain " + a.domain + " --addr 127.0.0.1:1 --host 127.0.0.1:1"},
 		{"a seed from KYCCB_ACCOUNT_SEED", map[string]string{"KYCCB_ACCOUNT_SEED": wallet1.Seed}, base, exitOK, "as " + wallet1.Address},
 		{"a seed with an ID memo signs in as the account's user", nil, cat(base, "--account-seed", wallet1.Seed, "--memo", "42"), exitOK, "as " + wallet1.Address},
 		{"a public key for the seed", nil, cat(base, "--account-seed", wallet1.Address), exitUsage,
@@ -414,7 +414,7 @@ func TestRegisterAccountSeed(t *testing.T) {
 		stub := newStubAnchor(t)
 		stub.toml = "KYC_SERVER=\"https://anchor.example.com/kyc\"\nSIGNING_KEY=\"" + testAddress + "\"\n"
 		code, out, errOut := runCmd(t, "register", "--anchor-domain", "anchor.example.com", "--account-seed", wallet1.Seed, "--url", "https://wallet.example.org/kyc")
-		want := "kyccb register: signing in to anchor.example.com with SEP-10: sep10: invalid configuration: stellar.toml has no WEB_AUTH_ENDPOINT\n"
+		want := "kyccb register: signing in to anchor.example.com with SEP-10: kyccb: invalid configuration: stellar.toml has no WEB_AUTH_ENDPOINT\n"
 		if code != exitRejected || errOut != want || len(stub.got) != 0 {
 			t.Errorf("exit %d, %d registrations\n%s%s\nwant exit 1, none, and\n%s", code, len(stub.got), out, errOut, want)
 		}
@@ -464,13 +464,13 @@ func TestAnchorDomainLoopback(t *testing.T) {
 	})
 
 	for _, domain := range []string{
-		"192.0.2.1:8080",             // a port on a host that is not loopback
-		"anchor.example.com:8443",    // nor a name other than localhost
-		"http://127.0.0.1:8000",      // a URL
-		"127.0.0.1:8000/",            // a path
-		"127.0.0.1",                  // an IP address without a port
-		"localhost:0",                // port 0
-		"https://anchor.example.com", // a URL again
+		"192.0.2.1:8080",                  // a port on a host that is not loopback
+		"anchor.example.com:8443",         // nor a name other than localhost
+		"http://127.0.0.1:8000",           // a URL
+		"127.0.0.1:8000/",                 // a path
+		"127.0.0.1",                       // an IP address without a port
+		"localhost:0",                     // port 0
+		"https://anchor.example.com/sep1", // a URL with a path
 	} {
 		for _, args := range [][]string{
 			{"listen", "--anchor-domain", domain, "--addr", "127.0.0.1:0"},

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyccb/kyccb"
 	"github.com/kyccb/kyccb/kyccbtest"
 	"github.com/stellar/go-stellar-sdk/keypair"
 )
@@ -598,4 +601,68 @@ func cat(parts ...any) []string {
 		}
 	}
 	return out
+}
+
+// TestListenForwardToAppWithItsOwnHost puts kyccb in an app behind listen
+// --forward. Configured with its own host, the app refuses every callback:
+// listen says at start which host the app must verify, hints beside the
+// app's 401, and the app's reason names X-Forwarded-Host. Configured with
+// listen's host, as listen says, the app accepts.
+func TestListenForwardToAppWithItsOwnHost(t *testing.T) {
+	anchor := kyccbtest.NewKeyPair(t)
+	var mu sync.Mutex
+	var reason error
+	app := httptest.NewUnstartedServer(nil)
+	appHost := app.Listener.Addr().String()
+	hosts := make(chan string, 1)
+	app.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := kyccb.SEP12(anchor.Address, <-hosts, func(context.Context, kyccb.Customer) error { return nil },
+			kyccb.WithErrorHook(func(_ *http.Request, err error) {
+				mu.Lock()
+				reason = err
+				mu.Unlock()
+			}))
+		h.ServeHTTP(w, r)
+	})
+	app.Start()
+	defer app.Close()
+
+	l := startListen(t, "--signing-key", anchor.Address, "--forward", app.URL+"/kyc", "--json")
+	if want := `the app there must verify for host "` + l.addr + `" (listen's, the registered URL's), not its own`; !strings.Contains(l.stderr.String(), want) {
+		t.Errorf("listen does not say at start %q:\n%s", want, l.stderr.String())
+	}
+	_, _, help := runCmd(t, "listen", "-h")
+	if want := "The app behind --forward must verify SEP-12 callbacks for listen's host"; !strings.Contains(strings.Join(strings.Fields(help), " "), want) {
+		t.Errorf("listen -h does not say %q", want)
+	}
+
+	send := func() report {
+		t.Helper()
+		runCmd(t, "send", "--seed", anchor.Seed, "--url", l.url+"/kyc", "--id", "c-1", "--attempts", "1")
+		reps := l.reports(t)
+		if len(reps) == 0 || reps[len(reps)-1].Forward == nil {
+			t.Fatalf("listen reported %+v, want a forwarded callback", reps)
+		}
+		return reps[len(reps)-1]
+	}
+
+	hosts <- appHost // the app's own host: the mistake
+	r := send()
+	if r.Verdict != "accepted" || r.Forward.HTTPStatus != http.StatusUnauthorized {
+		t.Fatalf("listen %s, the app %d; want accepted and 401", r.Verdict, r.Forward.HTTPStatus)
+	}
+	if want := `configure it with host "` + l.addr + `", the registered URL's`; !strings.Contains(r.Forward.Hint, want) {
+		t.Errorf("the forward's hint %q, want it to say %q", r.Forward.Hint, want)
+	}
+	mu.Lock()
+	got := reason
+	mu.Unlock()
+	if !errors.Is(got, kyccb.ErrBadSignature) || !strings.Contains(fmt.Sprint(got), "valid for the request's X-Forwarded-Host header") {
+		t.Errorf("the app's reason %v, want ErrBadSignature naming X-Forwarded-Host", got)
+	}
+
+	hosts <- l.addr // as listen says
+	if r := send(); r.Forward.HTTPStatus != http.StatusOK || r.Forward.Hint != "" {
+		t.Errorf("the app configured with listen's host answered %d (hint %q), want 200", r.Forward.HTTPStatus, r.Forward.Hint)
+	}
 }

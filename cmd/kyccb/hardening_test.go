@@ -305,15 +305,15 @@ func TestListenForwardHeaders(t *testing.T) {
 			"Content-Type: application/json\r\nSignature: " + sig + "\r\nX-Stellar-Signature: " + sig + "\r\nUser-Agent: anchor-platform/2.0\r\n" +
 				"Connection: keep-alive, X-Hop\r\n" + hostile + plain,
 			map[string]string{"Content-Type": "application/json", "Signature": sig, "X-Stellar-Signature": sig, "User-Agent": "anchor-platform/2.0",
-				"X-Forwarded-For": "127.0.0.1", "Content-Length": strconv.Itoa(len(body))}},
+				"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": l.addr, "Content-Length": strconv.Itoa(len(body))}},
 		{"a chunked body arrives with its length, and a header named in Connection is dropped even if allowed",
 			"Content-Type: application/json\r\nSignature: " + sig + "\r\nX-Stellar-Signature: " + sig + "\r\nUser-Agent: anchor-platform/2.0\r\n" +
 				"Connection: X-Stellar-Signature\r\n" + chunked,
 			map[string]string{"Content-Type": "application/json", "Signature": sig, "User-Agent": "anchor-platform/2.0",
-				"X-Forwarded-For": "127.0.0.1", "Content-Length": strconv.Itoa(len(body))}},
+				"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": l.addr, "Content-Length": strconv.Itoa(len(body))}},
 		{"a sender without User-Agent gets the app none, not Go's",
 			"Signature: " + sig + "\r\n" + plain,
-			map[string]string{"Signature": sig, "X-Forwarded-For": "127.0.0.1", "Content-Length": strconv.Itoa(len(body))}},
+			map[string]string{"Signature": sig, "X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": l.addr, "Content-Length": strconv.Itoa(len(body))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -31,12 +31,17 @@ diagnosis, ...). Ctrl-C or SIGTERM stops it, with exit status 0.
 
 --forward passes the body byte for byte with only these headers: the
 sender's Content-Type, Signature, X-Stellar-Signature and User-Agent,
-X-Forwarded-For set to the sender's address as listen saw it, and
-Content-Length. The signature does not cover headers, so no other header
+X-Forwarded-For set to the sender's address as listen saw it,
+X-Forwarded-Host set to listen's host (SEP-12), and Content-Length. The signature does not cover headers, so no other header
 of the sender's reaches the app: hop-by-hop ones (Connection and those it
 names, Keep-Alive, TE, Upgrade, Proxy-*, ...), the sender's own
 X-Forwarded-*, X-Real-Ip and Forwarded, cookies, authorization, and the
-rest are dropped.
+rest are dropped. The app behind --forward must verify SEP-12 callbacks
+for listen's host (--host: the host of the URL registered with the
+anchor), not for its own address: the anchor signed that host, and listen
+passes the signature on. Configured with its own, the app refuses every
+callback (listen prints a hint beside its 401), and kyccb in the app names
+the X-Forwarded-Host in its reason.
 
 --diagnose says which rejections get a diagnosis. A diagnosis tries the
 usual mistakes, hundreds of signature checks over the body, so anyone who
@@ -48,13 +53,15 @@ for a receiver only you can reach; "off" prints the library's reason only.
 --anchor-domain reads the signing key from the SIGNING_KEY of the anchor's
 stellar.toml instead, and reads it again when a signature fails (a key
 rotation), at most every --refresh-interval. The domain is a host name,
-whose stellar.toml is fetched over https, or a local anchor's loopback
-host:port (kyccb anchor's, such as 127.0.0.1:8000), fetched over plain http.
+whose stellar.toml is fetched over https (https://HOST is read as HOST), or
+a local anchor's loopback host:port (kyccb anchor's, such as
+127.0.0.1:8000), fetched over plain http.
 
 --host is the host of the callback URL registered with the anchor, exactly
 as the anchor signs it (host, or host:port when the URL has a port); by
 default the listening address, right for a sender that posts to it
-directly. The secret may come from KYCCB_SECRET.
+directly. An --addr on every interface (0.0.0.0:PORT, [::]:PORT, :PORT)
+needs --host. The secret may come from KYCCB_SECRET.
 
 The server reads a request's headers within 5 s and all of it within 10 s,
 writes the reply within 30 s, and keeps an idle connection 60 s (the
@@ -147,6 +154,11 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 
+	if *mode == "sep12" && *host == "" && unspecifiedHost(*addr) {
+		// The listener's own address would be 0.0.0.0:PORT or [::]:PORT,
+		// which no callback URL has: every callback would be rejected.
+		return fmt.Errorf("%w: --addr listens on every interface, so listen cannot tell the host callbacks are signed for: give --host, the host of the callback URL registered with the anchor", errUsage)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -193,6 +205,9 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *forward != "" {
 		fmt.Fprintf(stderr, "  verified callbacks go on to %s\n", termSafe(displayURL(*forward)))
+		if *mode == "sep12" {
+			fmt.Fprintf(stderr, "  the app there must verify for host %s (listen's, the registered URL's), not its own\n", termSafe(strconv.Quote(rc.cfg.host)))
+		}
 	}
 	fmt.Fprintln(stderr, es.dim("  Ctrl-C to stop"))
 
@@ -212,6 +227,17 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintln(stderr, "stopped")
 	return nil
+}
+
+// unspecifiedHost reports whether addr's host is empty or an unspecified
+// address (0.0.0.0, ::): a listener on every interface.
+func unspecifiedHost(addr string) bool {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(h)
+	return h == "" || ip != nil && ip.IsUnspecified()
 }
 
 // bytesWriter collects writes.

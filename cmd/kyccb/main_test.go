@@ -99,7 +99,7 @@ func TestUsage(t *testing.T) {
 		{"register without a callback URL", []string{"register", "--kyc-server", "https://anchor.example.com/kyc", "--jwt", "a.b.c"}, exitUsage},
 		{"listen with both a signing key and an anchor domain", []string{"listen", "--signing-key", "GCHLHDBOKG2JWMJQBTLSL5XG6NO7ESXI2TAQKZXCXWXB5WI2X6W233PR", "--anchor-domain", "anchor.example.com"}, exitUsage},
 		{"listen with an anchor domain that is a non-loopback address", []string{"listen", "--anchor-domain", "192.0.2.1:8080"}, exitUsage},
-		{"listen with an anchor domain that is a URL", []string{"listen", "--anchor-domain", "https://anchor.example.com"}, exitUsage},
+		{"listen with an anchor domain that is a URL with a path", []string{"listen", "--anchor-domain", "https://anchor.example.com/.well-known/stellar.toml"}, exitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

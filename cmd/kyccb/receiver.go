@@ -66,7 +66,8 @@ var (
 
 // forwardHeaders are the only headers of a verified callback that reach
 // the app behind --forward, besides X-Forwarded-For (the sender's address
-// as listen saw it) and the Content-Length of the body. The signature
+// as listen saw it), X-Forwarded-Host (SEP-12: listen's host, the one
+// signed) and the Content-Length of the body. The signature
 // covers the body, the host and the time, never the other headers: they
 // are the sender's unauthenticated words, and the app would take them as
 // coming from a trusted proxy. Hop-by-hop headers (RFC 9110, section
@@ -242,6 +243,12 @@ func (rc *receiver) forwardTo(w http.ResponseWriter, r *http.Request, body []byt
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		req.Header.Set("X-Forwarded-For", ip)
 	}
+	if rc.cfg.mode == "sep12" {
+		// The host the callback was signed for, the registered URL's:
+		// kyccb in the app names it in its diagnosis when the app is
+		// configured with its own host instead.
+		req.Header.Set("X-Forwarded-Host", rc.cfg.host)
+	}
 	resp, err := rc.cfg.client.Do(req)
 	if err != nil {
 		res.Error = httpx.RequestError(err).Error() // without the URL, which may hold a token
@@ -250,6 +257,9 @@ func (rc *receiver) forwardTo(w http.ResponseWriter, r *http.Request, body []byt
 	}
 	defer resp.Body.Close()
 	res.HTTPStatus = resp.StatusCode
+	if resp.StatusCode == http.StatusUnauthorized && rc.cfg.mode == "sep12" {
+		res.Hint = fmt.Sprintf("the app refused a callback listen verified: configure it with host %q, the registered URL's (listen's --host), not its own", rc.cfg.host)
+	}
 	for _, name := range []string{"Content-Type", "Location", "Retry-After"} {
 		if v := resp.Header.Get(name); v != "" {
 			w.Header().Set(name, v)

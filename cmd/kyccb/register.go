@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/kyccb/kyccb"
@@ -34,12 +36,14 @@ takes the JWT the anchor gives back. A shared account's user is told apart
 with --memo, which SEP-10 wants as an ID memo (a decimal number). Give a JWT
 or an account seed, not both; neither is printed.
 
-An anchor domain is a host name, served over https, or for a local anchor
-such as kyccb anchor's a loopback host:port (127.0.0.1:8000), whose
-stellar.toml and every URL in it are plain http.
+An anchor domain is a host name, served over https (https://HOST is read
+as HOST), or for a local anchor such as kyccb anchor's a loopback host:port
+(127.0.0.1:8000), whose stellar.toml and every URL in it are plain http.
 
-Then receive with the same host the anchor will sign:
-  kyccb listen --anchor-domain DOMAIN --host <the callback URL's host>
+Then receive with the same host the anchor will sign; register prints
+the line. For an http (loopback) URL, listen serves it itself, on its
+host:port:
+  kyccb listen --anchor-domain DOMAIN --addr 127.0.0.1:8080 --host 127.0.0.1:8080
   kyccb listen --signing-key G... --host <the callback URL's host>
 
 URLs are printed without their query, which may hold a token.
@@ -223,11 +227,12 @@ func (o *registerOutcome) writeText(w io.Writer, st style) {
 	if o.Hint != "" {
 		fs = append(fs, field{label: "hint", value: o.Hint, paint: st.yellow})
 	}
-	switch {
-	case o.Registered && o.domain != "":
-		fs = append(fs, field{label: "next", value: "kyccb listen --anchor-domain " + shellQuote(o.domain) + " --host " + shellQuote(hostOf(o.URL))})
-	case o.Registered:
-		fs = append(fs, field{label: "next", value: "kyccb listen --signing-key <the anchor's SIGNING_KEY> --host " + hostOf(o.URL)})
+	if o.Registered {
+		keys := "--signing-key <the anchor's SIGNING_KEY>"
+		if o.domain != "" {
+			keys = "--anchor-domain " + shellQuote(o.domain)
+		}
+		fs = append(fs, field{label: "next", value: "kyccb listen " + keys + listenTarget(o.URL)})
 	}
 	writeFields(w, st, "  ", fs)
 }
@@ -239,4 +244,23 @@ func sourceName(flagName, flagValue, env string) string {
 		return flagName
 	}
 	return env
+}
+
+// listenTarget returns the --host (and --addr) flags of the listen line
+// that receives at callback. An http URL is on a loopback host (register
+// refuses others), where listen itself can serve it: --addr is its host and
+// port, else listen would bind its default 127.0.0.1:8080 and the anchor's
+// deliveries would be refused. An https URL needs a proxy that ends TLS in
+// front of listen, whose address register cannot know.
+func listenTarget(callback string) string {
+	host := hostOf(callback)
+	u, err := url.Parse(callback)
+	if err != nil || u.Scheme != "http" {
+		return " --host " + shellQuote(host)
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	return " --addr " + shellQuote(addr) + " --host " + shellQuote(host)
 }

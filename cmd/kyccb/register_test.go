@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -201,6 +203,23 @@ func TestListenWithAnchorDomain(t *testing.T) {
 		t.Errorf("after the rotation, a callback signed with the new key: %s %s", r.Verdict, r.Reason)
 	}
 
+	t.Run("a domain pasted as an https URL is read as its host", func(t *testing.T) {
+		l := startListen(t, "--anchor-domain", "https://anchor.example.com/")
+		if want := "key " + second.Address + " from the stellar.toml of https://anchor.example.com/ for host"; !strings.Contains(l.stderr.String(), want) {
+			t.Errorf("listen does not say %q:\n%s", want, l.stderr.String())
+		}
+		code, out, errOut := runCmd(t, "register", "--anchor-domain", "https://anchor.example.com", "--jwt", "good.jwt.token", "--url", "https://wallet.example.org/kyc")
+		if code != exitRejected || !strings.Contains(out+errOut, "neither KYC_SERVER nor TRANSFER_SERVER") {
+			t.Errorf("register read no stellar.toml: exit %d\n%s%s", code, out, errOut)
+		}
+	})
+	t.Run("a domain pasted as an http URL is told to drop the scheme", func(t *testing.T) {
+		code, _, errOut := runCmd(t, "listen", "--anchor-domain", "http://anchor.example.com", "--addr", "127.0.0.1:0")
+		if code != exitUsage || !strings.Contains(errOut, "not a URL: drop the scheme") {
+			t.Errorf("exit %d\n%s", code, errOut)
+		}
+	})
+
 	t.Run("a domain without a stellar.toml fails at start", func(t *testing.T) {
 		setKey("")
 		code, _, errOut := runCmd(t, "listen", "--anchor-domain", "nowhere.example.com", "--addr", "127.0.0.1:0")
@@ -208,4 +227,92 @@ func TestListenWithAnchorDomain(t *testing.T) {
 			t.Errorf("exit %d\n%s", code, errOut)
 		}
 	})
+}
+
+// TestRegisterNextLineReceives registers a loopback callback URL with a
+// local anchor, runs the listen line register prints as it is printed, and
+// checks that the anchor's callback arrives there and is accepted.
+func TestRegisterNextLineReceives(t *testing.T) {
+	t.Setenv("KYCCB_JWT", "")
+	t.Setenv("KYCCB_ACCOUNT_SEED", "")
+	a := startAnchor(t, "--every", "200ms", "--statuses", "PROCESSING,ACCEPTED", "--json")
+	// A free port that is not listen's default.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	callback := fmt.Sprintf("http://127.0.0.1:%d/kyc", port)
+
+	code, out, errOut := runCmd(t, "register", "--anchor-domain", a.domain, "--account-seed", a.seed, "--url", callback)
+	if code != exitOK {
+		t.Fatalf("register: exit %d\n%s%s", code, out, errOut)
+	}
+	m := regexp.MustCompile(`(?m)^\s*next\s+kyccb (listen .*)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("register printed no next line:\n%s", out)
+	}
+	want := fmt.Sprintf("listen --anchor-domain %s --addr 127.0.0.1:%d --host 127.0.0.1:%d", a.domain, port, port)
+	if m[1] != want {
+		t.Errorf("next line %q, want %q", m[1], want)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, strings.Fields(m[1]), stdout, stderr) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stdout.String(), "accepted") {
+		select {
+		case code := <-done:
+			t.Fatalf("the printed listen line exited with %d:\n%s%s", code, stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no callback accepted by the printed listen line:\n%s%s\nanchor:\n%s", stdout.String(), stderr.String(), a.stdout.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(stdout.String(), "rejected") {
+		t.Errorf("the printed listen line rejected a callback:\n%s", stdout.String())
+	}
+}
+
+// TestListenOnEveryInterfaceNeedsHost: on 0.0.0.0 or [::], listen's own
+// address is no callback URL's host, so --host is required; with it, listen
+// starts.
+func TestListenOnEveryInterfaceNeedsHost(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "[::]:0", ":0"} {
+		code, _, errOut := runCmd(t, "listen", "--signing-key", testAddress, "--addr", addr)
+		if code != exitUsage || !strings.Contains(errOut, "--addr listens on every interface, so listen cannot tell the host callbacks are signed for: give --host") {
+			t.Errorf("listen --addr %s: exit %d\n%s", addr, code, errOut)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"listen", "--signing-key", testAddress, "--addr", "0.0.0.0:0", "--host", "wallet.example.org"}, io.Discard, stderr)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), `for host "wallet.example.org"`) {
+		select {
+		case code := <-done:
+			t.Fatalf("listen --addr 0.0.0.0:0 --host exited with %d:\n%s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listen did not start:\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("listen exited %d after Ctrl-C", code)
+	}
 }

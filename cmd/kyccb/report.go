@@ -82,6 +82,8 @@ type forwardResult struct {
 	URL        string `json:"url"`
 	HTTPStatus int    `json:"http_status,omitempty"`
 	Error      string `json:"error,omitempty"`
+	// Hint says what to fix when the app refused a verified callback.
+	Hint string `json:"hint,omitempty"`
 }
 
 func (r *report) accepted() bool { return r.Verdict == "accepted" }
@@ -249,6 +251,9 @@ func (r *report) writeText(w io.Writer, st style, prefix string) {
 			fs = append(fs, field{label: "forwarded", value: f.URL + " -> failed: " + f.Error, paint: st.red})
 		} else {
 			fs = append(fs, field{label: "forwarded", value: fmt.Sprintf("%s -> %d %s", f.URL, f.HTTPStatus, http.StatusText(f.HTTPStatus))})
+		}
+		if f.Hint != "" {
+			fs = append(fs, field{label: "hint", value: f.Hint, paint: st.yellow})
 		}
 	}
 	writeFields(w, st, "  ", fs)

@@ -197,7 +197,85 @@ func CallbackHost(host string) (string, error) {
 	if strings.ContainsAny(host, "/?#@ \t\r\n{}") {
 		return "", ErrHostForm
 	}
+	if err := checkHost(host); err != nil {
+		return "", err
+	}
 	return host, nil
+}
+
+// Why a host can never be a callback URL's: the signature covers the
+// host exactly, so a configured host no URL can have rejects every
+// callback. None of the texts repeats the host.
+var (
+	ErrHostWildcard = errors.New("host has a wildcard (*): a callback is signed for the one host of the URL registered, configure that host")
+	ErrHostLabel    = errors.New("host has an empty label (.. or a leading dot): no callback URL has such a host")
+	ErrHostChar     = errors.New("host has a character no host name has: give the host of the callback URL, such as wallet.example.org")
+	ErrHostPort     = errors.New("host's port must be a number from 1 to 65535")
+	ErrHostIPv6     = errors.New("host is an IPv6 address: put it in brackets, as in a URL ([::1]:8080)")
+)
+
+// checkHost refuses a host (host or host:port) that no URL can have: a
+// wildcard, an empty label, a character outside host names (letters,
+// digits, '-', '_', and non-ASCII for internationalized names), a port
+// that is not 1 to 65535, an IPv6 address without brackets or one in
+// brackets that does not parse. One trailing dot is accepted: a URL may
+// name a fully qualified host.
+func checkHost(host string) error {
+	name, port := host, ""
+	if strings.HasPrefix(host, "[") {
+		end := strings.IndexByte(host, ']')
+		if end < 0 {
+			return ErrHostIPv6
+		}
+		if inner := host[1:end]; !strings.Contains(inner, ":") || net.ParseIP(inner) == nil {
+			return ErrHostIPv6
+		}
+		switch rest := host[end+1:]; {
+		case rest == "":
+			return nil
+		case rest[0] != ':':
+			return ErrHostChar
+		default:
+			return checkPort(rest[1:])
+		}
+	}
+	switch strings.Count(host, ":") {
+	case 0:
+	case 1:
+		name, port, _ = strings.Cut(host, ":")
+		if err := checkPort(port); err != nil {
+			return err
+		}
+	default:
+		return ErrHostIPv6
+	}
+	name = strings.TrimSuffix(name, ".")
+	for label := range strings.SplitSeq(name, ".") {
+		if label == "" {
+			return ErrHostLabel
+		}
+		for i := 0; i < len(label); i++ {
+			switch c := label[i]; {
+			case c == '*':
+				return ErrHostWildcard
+			case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c >= 0x80:
+			default:
+				return ErrHostChar
+			}
+		}
+	}
+	return nil
+}
+
+// checkPort accepts the decimal ports 1 to 65535.
+func checkPort(port string) error {
+	if port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+		return ErrHostPort
+	}
+	if n, _ := strconv.Atoi(port); n < 1 || n > 65535 {
+		return ErrHostPort
+	}
+	return nil
 }
 
 // BareHost returns host without its port, or "" when it has none. Some

@@ -27,7 +27,7 @@
 // go-stellar-sdk's [txnbuild.ReadChallengeTx], with the ones that matter
 // most made first so that they fail with their own error: the challenge
 // must be signed by the anchor's SIGNING_KEY ([ErrServerKey]), its time
-// bounds must include now ([ErrExpired]: like the SDK, against the system
+// bounds must include now ([ErrChallengeTimeBounds]: like the SDK, against the system
 // clock), and it must be for the anchor's home domain and web auth domain,
 // the network passphrase and the account asked for ([ErrChallenge]).
 // Signing a challenge that fails them could hand a JWT for the account to
@@ -42,8 +42,9 @@
 //
 // # Errors
 //
-// Every error matches one of the sentinels ([ErrConfig], [ErrServerKey],
-// [ErrExpired], [ErrChallenge], [ErrRefused], [ErrBadReply]) with
+// Every error matches one of the sentinels ([kyccb.ErrConfig],
+// [ErrServerKey], [ErrChallengeTimeBounds], [ErrChallenge], [ErrRefused],
+// [ErrBadReply]) with
 // [errors.Is], or is the HTTP client's or the context's error. No error
 // repeats the account's seed or the JWT.
 //

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/kyccb/kyccb/internal/httpx"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/httpx"
 	"github.com/kyccb/kyccb/wallet"
 	"github.com/stellar/go-stellar-sdk/keypair"
 	"github.com/stellar/go-stellar-sdk/strkey"
@@ -26,19 +27,19 @@ import (
 const DefaultRequestTimeout = 10 * time.Second
 
 // The reasons Authenticate fails, to match with [errors.Is]. The error text
-// is part of the API and will not change.
+// is part of the API and will not change. An unusable Anchor, seed or
+// option matches [kyccb.ErrConfig], as in packages wallet and send, and
+// nothing was sent.
 var (
-	// ErrConfig: the Anchor, the seed or an option is unusable; nothing
-	// was sent.
-	ErrConfig = errors.New("sep10: invalid configuration")
-
 	// ErrServerKey: the challenge is not signed by the anchor's
 	// SIGNING_KEY, or not issued from its account. Whoever made it is not
 	// the anchor the stellar.toml names.
 	ErrServerKey = errors.New("sep10: challenge not signed by the anchor's signing key")
 
-	// ErrExpired: the challenge's time bounds do not include now.
-	ErrExpired = errors.New("sep10: challenge outside its time bounds")
+	// ErrChallengeTimeBounds: the challenge's time bounds do not include
+	// now: it expired, or is not valid yet. ([kyccb.ErrExpired] is about a
+	// callback's signature, not a challenge.)
+	ErrChallengeTimeBounds = errors.New("sep10: challenge outside its time bounds")
 
 	// ErrChallenge: the challenge is not a SEP-10 challenge for this
 	// anchor's home domain, web auth domain and network, this account and
@@ -86,7 +87,7 @@ type Anchor struct {
 // homeDomain (as [wallet.StellarTOML] reads it), describes: its
 // WEB_AUTH_ENDPOINT, SIGNING_KEY and NETWORK_PASSPHRASE, which must all be
 // present, and the endpoint's host as WebAuthDomain. It fetches nothing;
-// the error matches [ErrConfig].
+// the error matches [kyccb.ErrConfig].
 func FromTOML(homeDomain string, toml wallet.TOML) (Anchor, error) {
 	a := Anchor{
 		WebAuthEndpoint:   toml.WebAuthEndpoint,
@@ -100,7 +101,7 @@ func FromTOML(homeDomain string, toml wallet.TOML) (Anchor, error) {
 		{"NETWORK_PASSPHRASE", a.NetworkPassphrase},
 	} {
 		if f.v == "" {
-			return Anchor{}, fmt.Errorf("%w: stellar.toml has no %s", ErrConfig, f.name)
+			return Anchor{}, fmt.Errorf("%w: stellar.toml has no %s", kyccb.ErrConfig, f.name)
 		}
 	}
 	if _, err := a.check(); err != nil {
@@ -114,23 +115,23 @@ func FromTOML(homeDomain string, toml wallet.TOML) (Anchor, error) {
 func (a *Anchor) check() (*url.URL, error) {
 	u, err := url.Parse(a.WebAuthEndpoint)
 	if err != nil || !u.IsAbs() || u.Hostname() == "" || u.User != nil {
-		return nil, fmt.Errorf("%w: web auth endpoint is not an absolute URL", ErrConfig)
+		return nil, fmt.Errorf("%w: web auth endpoint is not an absolute URL", kyccb.ErrConfig)
 	}
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && httpx.IsLoopback(u.Hostname()):
 	default:
-		return nil, fmt.Errorf("%w: web auth endpoint must be https (plain http only on a loopback host)", ErrConfig)
+		return nil, fmt.Errorf("%w: web auth endpoint must be https (plain http only on a loopback host)", kyccb.ErrConfig)
 	}
 	if _, err := strkey.Decode(strkey.VersionByteAccountID, a.SigningKey); err != nil {
-		return nil, fmt.Errorf("%w: signing key is not a G... public key", ErrConfig)
+		return nil, fmt.Errorf("%w: signing key is not a G... public key", kyccb.ErrConfig)
 	}
 	// A manage data name holds 64 bytes; "<home domain> auth" must fit.
 	if a.HomeDomain == "" || strings.ContainsAny(a.HomeDomain, " \t\r\n/") || len(a.HomeDomain) > 64-len(" auth") {
-		return nil, fmt.Errorf("%w: home domain must be a host name of at most 59 bytes", ErrConfig)
+		return nil, fmt.Errorf("%w: home domain must be a host name of at most 59 bytes", kyccb.ErrConfig)
 	}
 	if a.NetworkPassphrase == "" {
-		return nil, fmt.Errorf("%w: empty network passphrase", ErrConfig)
+		return nil, fmt.Errorf("%w: empty network passphrase", kyccb.ErrConfig)
 	}
 	if a.WebAuthDomain == "" {
 		a.WebAuthDomain = u.Host
@@ -154,7 +155,7 @@ type config struct {
 func WithHTTPClient(c *http.Client) Option {
 	return func(cfg *config) {
 		if c == nil {
-			cfg.err = fmt.Errorf("%w: WithHTTPClient: nil client", ErrConfig)
+			cfg.err = fmt.Errorf("%w: WithHTTPClient: nil client", kyccb.ErrConfig)
 			return
 		}
 		cfg.client = c
@@ -166,7 +167,7 @@ func WithHTTPClient(c *http.Client) Option {
 func WithRequestTimeout(d time.Duration) Option {
 	return func(cfg *config) {
 		if d <= 0 {
-			cfg.err = fmt.Errorf("%w: WithRequestTimeout: timeout must be positive", ErrConfig)
+			cfg.err = fmt.Errorf("%w: WithRequestTimeout: timeout must be positive", kyccb.ErrConfig)
 			return
 		}
 		cfg.timeout = d
@@ -205,7 +206,7 @@ func Authenticate(ctx context.Context, a Anchor, accountSeed string, opts ...Opt
 	// repeating part of a seed.
 	kp, err := keypair.ParseFull(accountSeed)
 	if err != nil {
-		return "", fmt.Errorf("%w: account seed is not an S... secret seed", ErrConfig)
+		return "", fmt.Errorf("%w: account seed is not an S... secret seed", kyccb.ErrConfig)
 	}
 	var client http.Client
 	if cfg.client != nil {
@@ -369,10 +370,10 @@ func checkChallenge(challenge string, a Anchor, account string, memo *txnbuild.M
 	}
 	now := time.Now().Unix()
 	if now > tb.MaxTime {
-		return nil, fmt.Errorf("%w: it expired %s ago", ErrExpired, time.Duration(now-tb.MaxTime)*time.Second)
+		return nil, fmt.Errorf("%w: it expired %s ago", ErrChallengeTimeBounds, time.Duration(now-tb.MaxTime)*time.Second)
 	}
 	if now+int64(gracePeriod/time.Second) < tb.MinTime {
-		return nil, fmt.Errorf("%w: it is valid only from %s on", ErrExpired, time.Unix(tb.MinTime, 0).UTC().Format(time.RFC3339))
+		return nil, fmt.Errorf("%w: it is valid only from %s on", ErrChallengeTimeBounds, time.Unix(tb.MinTime, 0).UTC().Format(time.RFC3339))
 	}
 
 	ops := tx.Operations()

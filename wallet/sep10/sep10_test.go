@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyccb/kyccb"
 	"github.com/kyccb/kyccb/wallet"
 	"github.com/kyccb/kyccb/wallet/sep10"
 	"github.com/stellar/go-stellar-sdk/keypair"
@@ -169,8 +170,8 @@ func TestAuthenticate(t *testing.T) {
 		{name: "A challenge signed by another key", challenge: challenge{signer: other.Seed()}, want: sep10.ErrServerKey},
 		{name: "A challenge from the anchor's account signed by another key", challenge: challenge{signer: other.Seed(), source: serverKey}, want: sep10.ErrServerKey},
 		{name: "A challenge signed for another network", challenge: challenge{network: network.PublicNetworkPassphrase}, want: sep10.ErrServerKey},
-		{name: "An expired challenge", challenge: challenge{min: past, max: past.Add(5 * time.Minute)}, want: sep10.ErrExpired},
-		{name: "A challenge valid only an hour from now", challenge: challenge{min: future, max: future.Add(5 * time.Minute)}, want: sep10.ErrExpired},
+		{name: "An expired challenge", challenge: challenge{min: past, max: past.Add(5 * time.Minute)}, want: sep10.ErrChallengeTimeBounds},
+		{name: "A challenge valid only an hour from now", challenge: challenge{min: future, max: future.Add(5 * time.Minute)}, want: sep10.ErrChallengeTimeBounds},
 		{name: "A challenge for another home domain", challenge: challenge{homeDomain: "evil.example.com"}, want: sep10.ErrChallenge},
 		{name: "A challenge for another web auth domain", challenge: challenge{webAuthDomain: "evil.example.com"}, want: sep10.ErrChallenge},
 		{name: "A challenge for another account", challenge: challenge{account: other.Address()}, want: sep10.ErrChallenge},
@@ -296,7 +297,7 @@ func TestAuthenticateConfig(t *testing.T) {
 			}
 			seed := or(tt.seed, accountSeed)
 			_, err := sep10.Authenticate(context.Background(), a, seed, tt.opts...)
-			if !errors.Is(err, sep10.ErrConfig) {
+			if !errors.Is(err, kyccb.ErrConfig) {
 				t.Fatalf("Authenticate error = %v, want ErrConfig", err)
 			}
 			if strings.Contains(err.Error(), seed) {
@@ -337,7 +338,7 @@ func TestFromTOML(t *testing.T) {
 	} {
 		r := toml
 		missing(&r)
-		if _, err := sep10.FromTOML("anchor.example.com", r); !errors.Is(err, sep10.ErrConfig) {
+		if _, err := sep10.FromTOML("anchor.example.com", r); !errors.Is(err, kyccb.ErrConfig) {
 			t.Errorf("FromTOML(%+v) error = %v, want ErrConfig", r, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package strkey_test
+package sdkcheck_test
 
 import (
 	"bytes"
