@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kyccb/kyccb"
 	"github.com/stellar/go-stellar-sdk/keypair"
 )
 
@@ -68,12 +69,12 @@ type signIn struct {
 // NewTokenSource returns a TokenSource that signs the account whose secret
 // seed is accountSeed ("S...") into a, with [Authenticate] and opts, when a
 // token is first asked for. It checks a, the seed and opts at once, and
-// sends nothing; the error matches [ErrConfig].
+// sends nothing; the error matches [kyccb.ErrConfig].
 func NewTokenSource(a Anchor, accountSeed string, opts ...Option) (*TokenSource, error) {
 	cfg := config{timeout: DefaultRequestTimeout}
 	for _, o := range opts {
 		if o == nil {
-			return nil, fmt.Errorf("%w: nil option", ErrConfig)
+			return nil, fmt.Errorf("%w: nil option", kyccb.ErrConfig)
 		}
 		o(&cfg)
 	}
@@ -84,7 +85,7 @@ func NewTokenSource(a Anchor, accountSeed string, opts ...Option) (*TokenSource,
 		return nil, err
 	}
 	if _, err := keypair.ParseFull(accountSeed); err != nil {
-		return nil, fmt.Errorf("%w: account seed is not an S... secret seed", ErrConfig)
+		return nil, fmt.Errorf("%w: account seed is not an S... secret seed", kyccb.ErrConfig)
 	}
 	return &TokenSource{anchor: a, seed: accountSeed, opts: slices.Clone(opts), now: time.Now}, nil
 }

@@ -436,7 +436,7 @@ func TestNewTokenSource(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, err := sep10.NewTokenSource(tc.a, tc.seed, tc.opts...)
-			if !errors.Is(err, sep10.ErrConfig) || ts != nil {
+			if !errors.Is(err, kyccb.ErrConfig) || ts != nil {
 				t.Fatalf("NewTokenSource: %v, want ErrConfig", err)
 			}
 		})
