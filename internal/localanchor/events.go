@@ -58,6 +58,9 @@ type Event struct {
 	Error string `json:"error,omitempty"`
 	// Message is the customer's message, or explains the event.
 	Message string `json:"message,omitempty"`
+	// NoCallback, for EventStatus, says why no callback goes out for
+	// the change, such as no URL being registered; empty when one does.
+	NoCallback string `json:"no_callback,omitempty"`
 }
 
 // String returns the event as one line of text, without its time.
@@ -101,6 +104,9 @@ func (e Event) String() string {
 	}
 	if e.Message != "" {
 		fmt.Fprintf(&b, " (%s)", e.Message)
+	}
+	if e.NoCallback != "" {
+		fmt.Fprintf(&b, "; %s", e.NoCallback)
 	}
 	return b.String()
 }

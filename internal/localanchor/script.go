@@ -1,6 +1,8 @@
 package localanchor
 
 import (
+	"encoding/json"
+
 	"github.com/kyccb/kyccb/internal/httpx"
 	"net"
 	"net/http"
@@ -54,28 +56,49 @@ func (a *Anchor) runScript(c *customer, gen uint64) {
 	}
 }
 
+// Why no callback goes out for a status change, as the events and the
+// admin endpoint say it.
+const (
+	noCallbackURL    = "no callback: no callback URL is registered"
+	noCallbackEnded  = "no callback: the registration ended at ACCEPTED or REJECTED, as SEP-12 says; PUT /customer/callback again to hear of this customer"
+	noCallbackClosed = "no callback: the anchor is closing"
+)
+
 // setStatusLocked sets c's status and message, reports it, and queues its
 // new body for its callback URL, if one is registered. After ACCEPTED or
 // REJECTED the URL is dropped: SEP-12 anchors send nothing more until the
-// wallet registers again. a.mu must be held.
-func (a *Anchor) setStatusLocked(c *customer, st kyccb.Status, message string) {
+// wallet registers again. It returns why no callback was queued, or "".
+// a.mu must be held.
+func (a *Anchor) setStatusLocked(c *customer, st kyccb.Status, message string) string {
 	if st == kyccb.StatusRejected && message == "" {
 		message = defaultRejection
 	}
 	c.status, c.message = st, message
-	a.emit(Event{Kind: EventStatus, Customer: c.id, Account: c.subject, Status: string(st), Message: message})
-	if c.url == "" || a.closed {
-		return
+	why := ""
+	switch {
+	case a.closed:
+		why = noCallbackClosed
+	case c.url == "" && c.ended:
+		why = noCallbackEnded
+	case c.url == "":
+		why = noCallbackURL
+	}
+	a.emit(Event{Kind: EventStatus, Customer: c.id, Account: c.subject, Status: string(st), Message: message, NoCallback: why})
+	a.customerChangedLocked(c)
+	if why != "" {
+		return why
 	}
 	c.outbox = append(c.outbox, outgoing{url: c.url, body: c.body(), status: st})
 	if final(st) {
 		c.url = ""
+		c.ended = true
 	}
 	if !c.sending {
 		c.sending = true
 		a.wg.Add(1)
 		go a.drain(c)
 	}
+	return ""
 }
 
 // drain sends c's queued callbacks, one at a time and in order, until none
@@ -111,10 +134,20 @@ func (a *Anchor) drain(c *customer) {
 	}
 }
 
+// adminReply is the reply of the admin endpoint.
+type adminReply struct {
+	// Customer is the customer's GET /customer body, the callback's.
+	Customer json.RawMessage `json:"customer"`
+	// Callback says whether the body is being sent, and to where, or why
+	// not.
+	Callback string `json:"callback"`
+}
+
 // setStatus serves POST /admin/customers/{id}/status with {"status",
 // "message"?} as JSON or a form: it stops the customer's script, sets the
 // status and delivers the new body to the callback URL, if one is
-// registered, in the background. It answers 200 with that body.
+// registered, in the background. It answers 200 with an [adminReply]: the
+// body, and whether a callback goes out, or why not.
 func (a *Anchor) setStatus(w http.ResponseWriter, r *http.Request) {
 	fields, _, err := readFields(w, r, maxBodyBytes)
 	if err != nil {
@@ -135,11 +168,14 @@ func (a *Anchor) setStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	c.gen++ // the script stops: the customer is driven by hand now
 	c.scripted = false
-	a.setStatusLocked(c, st, fields["message"])
+	url := c.url
+	why := a.setStatusLocked(c, st, fields["message"])
 	body := c.body()
 	a.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Write(body)
+	if why == "" {
+		why = "sending to " + url
+	}
+	writeJSON(w, http.StatusOK, adminReply{Customer: body, Callback: why})
 }
 
 // adminOnly guards the admin endpoint, which asks for no JWT: it answers
