@@ -69,6 +69,7 @@ func runAnchor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	seedFlag := fs.String("seed", "", "the anchor's secret seed S..., whose key signs (or KYCCB_SEED; default: a fresh key)")
 	statusList := fs.String("statuses", defaultStatuses, "the statuses a customer goes through once it registers a callback URL, comma-separated")
 	every := fs.Duration("every", localanchor.DefaultEvery, "the time between two statuses")
+	webAuthDomain := fs.String("web-auth-domain", "", "the challenges' web_auth_domain (default: the address, host:port); the TypeScript wallet SDK needs the host alone, 127.0.0.1")
 	asJSON := fs.Bool("json", false, "print one JSON object per event and line")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
@@ -82,6 +83,15 @@ func runAnchor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *every <= 0 {
 		return fmt.Errorf("%w: --every must be positive", errUsage)
+	}
+	if d := *webAuthDomain; d != "" {
+		host := d
+		if h, _, err := net.SplitHostPort(d); err == nil {
+			host = h
+		}
+		if err := checkLoopbackAddr(net.JoinHostPort(strings.Trim(host, "[]"), "0")); err != nil {
+			return fmt.Errorf("%w: --web-auth-domain must be a loopback host, with or without a port, such as 127.0.0.1", errUsage)
+		}
 	}
 	seed := secretValue(*seedFlag, "KYCCB_SEED")
 	keyFrom := "fresh for this run"
@@ -109,10 +119,11 @@ func runAnchor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	st := newStyle(stdout)
 	lines := &jsonLines{w: stdout}
 	a, err := localanchor.New(localanchor.Config{
-		Addr:     domain,
-		Seed:     seed,
-		Statuses: statuses,
-		Every:    *every,
+		Addr:          domain,
+		Seed:          seed,
+		Statuses:      statuses,
+		Every:         *every,
+		WebAuthDomain: *webAuthDomain,
 		Events: func(ev localanchor.Event) {
 			ev.URL = displayURL(ev.URL)
 			if *asJSON {

@@ -126,9 +126,10 @@ type Anchor struct {
 
 	mu        sync.Mutex
 	closed    bool
-	used      map[string]time.Time // hashes of challenges exchanged for a JWT, until they expire
-	customers map[string]*customer // by id
-	bySubject map[string]*customer // by JWT subject: account or account:memo
+	used      map[string]time.Time    // hashes of challenges exchanged for a JWT, until they expire
+	txs       map[string]*transaction // SEP-6 transactions by id
+	customers map[string]*customer    // by id
+	bySubject map[string]*customer    // by JWT subject: account or account:memo
 }
 
 var defaultStatuses = []kyccb.Status{kyccb.StatusNeedsInfo, kyccb.StatusProcessing, kyccb.StatusAccepted}
@@ -164,6 +165,7 @@ func New(cfg Config) (*Anchor, error) {
 		port:      port,
 		authDom:   authDom,
 		used:      make(map[string]time.Time),
+		txs:       make(map[string]*transaction),
 		base:      "http://" + cfg.Addr,
 		customers: make(map[string]*customer),
 		bySubject: make(map[string]*customer),
@@ -256,6 +258,11 @@ func (a *Anchor) routes() {
 	m.HandleFunc("PUT /customer", a.authorized(a.putCustomer))
 	m.HandleFunc("PUT /customer/callback", a.authorized(a.putCallback))
 	m.HandleFunc("DELETE /customer/{account}", a.authorized(a.deleteCustomer))
+	m.HandleFunc("GET /info", a.info)
+	m.HandleFunc("GET /deposit", a.authorized(a.transfer("deposit")))
+	m.HandleFunc("GET /withdraw", a.authorized(a.transfer("withdrawal")))
+	m.HandleFunc("GET /transaction", a.authorized(a.getTransaction))
+	m.HandleFunc("GET /transactions", a.authorized(a.getTransactions))
 	m.Handle("POST /admin/customers/{id}/status", a.adminOnly(http.HandlerFunc(a.setStatus)))
 	a.mux = m
 }

@@ -47,18 +47,21 @@ type customer struct {
 	url      string // the callback URL, "" when none is registered
 	ended    bool   // a registration ended at ACCEPTED or REJECTED
 
-	gen      uint64 // bumped to stop the running script
-	scripted bool   // a script runs for gen
+	txs      []*transaction // SEP-6 transactions, oldest first
+	gen      uint64         // bumped to stop the running script
+	scripted bool           // a script runs for gen
 	outbox   []outgoing
 	sending  bool // a goroutine drains outbox
 	deleted  bool
 }
 
-// outgoing is one callback waiting to be sent.
+// outgoing is one callback waiting to be sent: a customer's, or a SEP-6
+// transaction's (tx is its id).
 type outgoing struct {
 	url    string
 	body   []byte
-	status kyccb.Status
+	status string
+	tx     string
 }
 
 // view returns the customer as GET /customer shows it.
@@ -197,7 +200,12 @@ func (a *Anchor) getCustomer(w http.ResponseWriter, r *http.Request, sub string)
 	id := params["id"]
 	a.mu.Lock()
 	if id == "" && params["transaction_id"] != "" {
-		id = a.transactionCustomerLocked(key, params["transaction_id"])
+		var ok bool
+		if id, ok = a.transactionCustomerLocked(key, params["transaction_id"]); !ok {
+			a.mu.Unlock()
+			a.refuse(w, r, http.StatusNotFound, "transaction not found", nil)
+			return
+		}
 	}
 	c := a.lookupLocked(key, id)
 	var body []byte
@@ -251,7 +259,12 @@ func (a *Anchor) putCustomer(w http.ResponseWriter, r *http.Request, sub string)
 	id := fields["id"]
 	a.mu.Lock()
 	if id == "" && fields["transaction_id"] != "" {
-		id = a.transactionCustomerLocked(key, fields["transaction_id"])
+		var ok bool
+		if id, ok = a.transactionCustomerLocked(key, fields["transaction_id"]); !ok {
+			a.mu.Unlock()
+			a.refuse(w, r, http.StatusNotFound, "transaction not found", nil)
+			return
+		}
 	}
 	c := a.customerLocked(key, id)
 	if c == nil {
@@ -271,6 +284,11 @@ func (a *Anchor) putCustomer(w http.ResponseWriter, r *http.Request, sub string)
 	}
 	if c.status == kyccb.StatusNeedsInfo && hasAll(c.provided) {
 		a.setStatusLocked(c, kyccb.StatusProcessing, "")
+		if len(c.txs) > 0 && !c.scripted && !a.closed {
+			// A customer of a SEP-6 transaction is reviewed: after
+			// Every, the script's outcome, as an anchor's review ends.
+			a.startScriptLocked(c, []kyccb.Status{a.outcome()})
+		}
 	}
 	id = c.id
 	a.mu.Unlock()
@@ -335,11 +353,10 @@ func (a *Anchor) putCallback(w http.ResponseWriter, r *http.Request, sub string)
 		return
 	}
 	c.url, c.ended = raw, false
-	if !c.scripted && !a.closed {
-		c.gen++
-		c.scripted = true
-		a.wg.Add(1)
-		go a.runScript(c, c.gen)
+	if !c.scripted && !a.closed && len(c.txs) == 0 {
+		// A customer of a SEP-6 transaction follows the transaction's
+		// flow instead: fields, review, outcome.
+		a.startScriptLocked(c, a.statuses)
 	}
 	id = c.id
 	a.emit(Event{Kind: EventRegistered, Customer: id, Account: key, URL: raw})

@@ -25,14 +25,32 @@ func final(st kyccb.Status) bool {
 	return st == kyccb.StatusAccepted || st == kyccb.StatusRejected
 }
 
-// runScript moves c through the status script, one step every Every, until
-// the script ends, the anchor closes or c.gen moves on (a new script, a
-// status set by hand, a deletion).
-func (a *Anchor) runScript(c *customer, gen uint64) {
+// outcome is how a review ends: the script's last status if it ends the
+// script (ACCEPTED or REJECTED), else ACCEPTED.
+func (a *Anchor) outcome() kyccb.Status {
+	if last := a.statuses[len(a.statuses)-1]; final(last) {
+		return last
+	}
+	return kyccb.StatusAccepted
+}
+
+// startScriptLocked stops c's script, if one runs, and starts statuses
+// for it. a.mu must be held.
+func (a *Anchor) startScriptLocked(c *customer, statuses []kyccb.Status) {
+	c.gen++
+	c.scripted = true
+	a.wg.Add(1)
+	go a.runScript(c, c.gen, statuses)
+}
+
+// runScript moves c through statuses, one step every Every, until they
+// end, the anchor closes or c.gen moves on (a new script, a status set by
+// hand, a deletion).
+func (a *Anchor) runScript(c *customer, gen uint64, statuses []kyccb.Status) {
 	defer a.wg.Done()
 	t := time.NewTimer(a.cfg.Every)
 	defer t.Stop()
-	for i, st := range a.statuses {
+	for i, st := range statuses {
 		select {
 		case <-a.ctx.Done():
 			return
@@ -44,7 +62,7 @@ func (a *Anchor) runScript(c *customer, gen uint64) {
 			return
 		}
 		a.setStatusLocked(c, st, "")
-		last := i == len(a.statuses)-1 || final(st)
+		last := i == len(statuses)-1 || final(st)
 		if last {
 			c.scripted = false
 		}
@@ -88,17 +106,23 @@ func (a *Anchor) setStatusLocked(c *customer, st kyccb.Status, message string) s
 	if why != "" {
 		return why
 	}
-	c.outbox = append(c.outbox, outgoing{url: c.url, body: c.body(), status: st})
+	a.queueLocked(c, outgoing{url: c.url, body: c.body(), status: string(st)})
 	if final(st) {
 		c.url = ""
 		c.ended = true
 	}
+	return ""
+}
+
+// queueLocked queues o among c's callbacks, which are sent one at a time,
+// in order. a.mu must be held.
+func (a *Anchor) queueLocked(c *customer, o outgoing) {
+	c.outbox = append(c.outbox, o)
 	if !c.sending {
 		c.sending = true
 		a.wg.Add(1)
 		go a.drain(c)
 	}
-	return ""
 }
 
 // drain sends c's queued callbacks, one at a time and in order, until none
@@ -117,7 +141,7 @@ func (a *Anchor) drain(c *customer) {
 		c.outbox = c.outbox[1:]
 		a.mu.Unlock()
 
-		ev := Event{Customer: c.id, Account: c.subject, URL: o.url, Status: string(o.status)}
+		ev := Event{Customer: c.id, Account: c.subject, URL: o.url, Status: o.status, Transaction: o.tx}
 		n, err := a.send.deliver(a.ctx, o.url, o.body, func(at attempt) {
 			e := ev
 			e.Kind, e.Attempt, e.StatusCode, e.RetryIn = EventAttempt, at.n, at.statusCode, at.retryIn
