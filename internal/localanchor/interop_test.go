@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/kyccb/kyccb"
 	"github.com/kyccb/kyccb/internal/jsinterop"
 	"github.com/kyccb/kyccb/internal/localanchor"
@@ -118,6 +119,36 @@ func TestInteropWalletSDK(t *testing.T) {
 		if evs := rec.all(localanchor.EventRefused); len(evs) != 1 {
 			// The one refusal is the get after delete.
 			t.Errorf("refused requests: %v, want the get after delete only", evs)
+		}
+	})
+	t.Run("SEP-6 deposit through pending_customer_info_update", func(t *testing.T) {
+		a, _ := startAnchor(t, localanchor.Config{WebAuthDomain: "127.0.0.1", Every: 100 * time.Millisecond})
+		cb := newCallbackLog(t, a.SigningKey())
+		var r walletSDKReply
+		jsinterop.RunWalletSDK(t, "walletsdk.mjs", map[string]any{"home_domain": domain(a), "account_seed": keypair.MustRandom().Seed(),
+			"steps": []string{"sep6"}, "on_change_callback": cb.url("/tx")}, &r)
+		if r.Error != "" {
+			t.Fatalf("the wallet SDK failed at %s: %s", r.Step, r.Error)
+		}
+		if r.SEP1.TransferServer != a.URL() || !strings.Contains(string(r.SEP6Info), `"USDC"`) {
+			t.Errorf("TRANSFER_SERVER %q, info %s", r.SEP1.TransferServer, r.SEP6Info)
+		}
+		if r.Deposit.ID == "" || r.Transaction.ID != r.Deposit.ID || r.Transaction.Status != localanchor.TxPendingCustomerInfoUpdate || len(r.Transaction.RequiredCustomerInfoUpdates) != 3 {
+			t.Errorf("deposit %+v, then the transaction %+v: want pending_customer_info_update, three fields to give", r.Deposit, r.Transaction)
+		}
+		if r.CustomerForTransaction.Status != kyccb.StatusNeedsInfo || r.PutForTransaction.ID == "" || r.TransactionAfterKYC.Status != localanchor.TxPendingAnchor {
+			t.Errorf("customer %+v, put %+v, then the transaction %+v: want NEEDS_INFO, then pending_anchor", r.CustomerForTransaction, r.PutForTransaction, r.TransactionAfterKYC)
+		}
+		if len(r.Transactions) != 1 || r.Transactions[0].ID != r.Deposit.ID {
+			t.Errorf("transactions %+v, want the deposit", r.Transactions)
+		}
+		// The review ends it: ACCEPTED, pending_user_transfer_start.
+		var order []string
+		for _, g := range cb.wait(t, 3) {
+			order = append(order, summary(t, g))
+		}
+		if diff := cmp.Diff([]string{"/tx pending_customer_info_update", "/tx pending_anchor", "/tx pending_user_transfer_start"}, order); diff != "" {
+			t.Errorf("transaction callbacks (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("Without the web auth domain flag, the SDK's sep10 fails", func(t *testing.T) {
