@@ -81,6 +81,25 @@ type Config struct {
 	// system clock whatever Now says, as go-stellar-sdk makes and checks
 	// them with it.
 	Now func() time.Time
+	// Duplicates, Delay and Coalesce make deliveries as messy as real
+	// ones, so that a wallet can watch its dedup and ordering at work.
+	// All are off by default.
+	//
+	// Duplicates is how many times each callback is delivered again,
+	// each delivery signed anew, as a sender that did not hear the first
+	// reply does: 0 to 10.
+	Duplicates int
+	// Delay, if not zero, holds each callback a random time up to Delay
+	// before it is sent, and sends a customer's callbacks at once rather
+	// than one after the other, so that they may arrive out of order.
+	Delay time.Duration
+	// Coalesce makes a callback carry the state of its customer or
+	// transaction when it is sent, not when it changed: with quick
+	// changes (and a Delay, as an event processor's latency) several
+	// callbacks carry the same, latest, body, and an intermediate status
+	// such as PROCESSING may never be seen, as ANCHOR-746 describes of the
+	// Anchor Platform.
+	Coalesce bool
 	// WebAuthDomain is the value of the challenges' web_auth_domain
 	// operation, which a wallet compares with the host of the
 	// WEB_AUTH_ENDPOINT. Empty means Addr, host and port, as the Anchor
@@ -195,6 +214,12 @@ func New(cfg Config) (*Anchor, error) {
 			return nil, fmt.Errorf("localanchor: status %s follows %s, where the script ends", st, a.statuses[i-1])
 		}
 		a.statuses = append(a.statuses, st)
+	}
+	if cfg.Duplicates < 0 || cfg.Duplicates > 10 {
+		return nil, errors.New("localanchor: Duplicates must be from 0 to 10")
+	}
+	if cfg.Delay < 0 {
+		return nil, errors.New("localanchor: Delay must not be negative")
 	}
 	if a.cfg.Every < 0 {
 		return nil, errors.New("localanchor: Every must not be negative")

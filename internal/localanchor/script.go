@@ -2,6 +2,8 @@ package localanchor
 
 import (
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 
 	"github.com/kyccb/kyccb/internal/httpx"
 	"net"
@@ -125,8 +127,9 @@ func (a *Anchor) queueLocked(c *customer, o outgoing) {
 	}
 }
 
-// drain sends c's queued callbacks, one at a time and in order, until none
-// is left.
+// drain sends c's queued callbacks until none is left: one at a time and
+// in order, or, with Config.Delay, each after its own random wait, at
+// once, so that they may arrive out of order.
 func (a *Anchor) drain(c *customer) {
 	defer a.wg.Done()
 	for {
@@ -140,8 +143,46 @@ func (a *Anchor) drain(c *customer) {
 		o := c.outbox[0]
 		c.outbox = c.outbox[1:]
 		a.mu.Unlock()
+		if a.cfg.Delay > 0 {
+			a.wg.Add(1)
+			go func() {
+				defer a.wg.Done()
+				a.sendOne(c, o, rand.N(a.cfg.Delay))
+			}()
+			continue
+		}
+		a.sendOne(c, o, 0)
+	}
+}
 
+// sendOne delivers o after wait, 1 + Config.Duplicates times, each
+// delivery signed anew and retried on its own, reporting each attempt and
+// outcome. With Config.Coalesce the body is the customer's or the
+// transaction's state when it is sent, not when it changed.
+func (a *Anchor) sendOne(c *customer, o outgoing, wait time.Duration) {
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-a.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+	if a.cfg.Coalesce {
+		a.mu.Lock()
+		if t := a.txs[o.tx]; o.tx != "" && t != nil {
+			o.body, o.status = t.body(), t.status
+		} else if o.tx == "" && !c.deleted {
+			o.body, o.status = c.body(), string(c.status)
+		}
+		a.mu.Unlock()
+	}
+	for i := range 1 + a.cfg.Duplicates {
 		ev := Event{Customer: c.id, Account: c.subject, URL: o.url, Status: o.status, Transaction: o.tx}
+		if i > 0 {
+			ev.Message = fmt.Sprintf("duplicate %d of %d", i, a.cfg.Duplicates)
+		}
 		n, err := a.send.deliver(a.ctx, o.url, o.body, func(at attempt) {
 			e := ev
 			e.Kind, e.Attempt, e.StatusCode, e.RetryIn = EventAttempt, at.n, at.statusCode, at.retryIn
@@ -155,6 +196,9 @@ func (a *Anchor) drain(c *customer) {
 			ev.Kind, ev.Error = EventFailed, err.Error()
 		}
 		a.emit(ev)
+		if a.ctx.Err() != nil {
+			return
+		}
 	}
 }
 
