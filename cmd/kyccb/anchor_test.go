@@ -165,6 +165,8 @@ func TestAnchorUsage(t *testing.T) {
 		{"no status", []string{"--statuses", ""}, `--statuses: "" is not`},
 		{"no time between statuses", []string{"--every", "0s"}, "kyccb anchor: usage: --every must be positive\n"},
 		{"an argument", []string{"extra"}, `kyccb anchor: usage: unexpected argument "extra"` + "\n"},
+		{"too many duplicates", []string{"--duplicate", "11"}, "kyccb anchor: usage: --duplicate must be from 0 to 10\n"},
+		{"a negative delay", []string{"--delay", "-1s"}, "kyccb anchor: usage: --delay must not be negative\n"},
 		{"a web auth domain that is not loopback", []string{"--web-auth-domain", "anchor.example.com"}, "kyccb anchor: usage: --web-auth-domain must be a loopback host, with or without a port, such as 127.0.0.1\n"},
 	}
 	for _, tt := range tests {
@@ -263,7 +265,7 @@ func TestAnchorText(t *testing.T) {
 	banner := a.stderr.String()
 	flat := strings.Join(strings.Fields(banner), " ")
 	for _, want := range []string{
-		"local anchor on http://" + a.domain + " (SEP-10 and SEP-12, for tests only)",
+		"local anchor on http://" + a.domain + " (SEP-6, SEP-10 and SEP-12, for tests only)",
 		"domain " + a.domain + ", the address it listens on",
 		"plain http on a loopback address the stellar.toml and every URL in it are http://, not https",
 		"stellar.toml http://" + a.domain + "/.well-known/stellar.toml",
