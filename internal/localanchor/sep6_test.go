@@ -196,3 +196,33 @@ func TestSEP6Rejected(t *testing.T) {
 		t.Errorf("last transaction callback %s, want the withdrawal in error with the message", got[1].body)
 	}
 }
+
+// TestSEP6Refusals: the SEP-6 endpoints refuse what the anchor does not
+// offer, and callback URLs it would not send to, before making anything.
+func TestSEP6Refusals(t *testing.T) {
+	a, rec := startAnchor(t, localanchor.Config{})
+	_, jwt := login(t, a)
+	other := "GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7"
+	for _, tt := range []struct {
+		name, path, jwt string
+		want            int
+	}{
+		{"No JWT", "/deposit?asset_code=USDC", "", http.StatusUnauthorized},
+		{"Another asset", "/deposit?asset_code=XLM", jwt, http.StatusBadRequest},
+		{"A negative amount", "/withdraw?asset_code=USDC&amount=-1", jwt, http.StatusBadRequest},
+		{"A callback elsewhere", "/deposit?asset_code=USDC&on_change_callback=" + url.QueryEscape("https://wallet.example.org/tx"), jwt, http.StatusBadRequest},
+		{"Another account", "/deposit?asset_code=USDC&account=" + other, jwt, http.StatusForbidden},
+		{"An unknown transaction", "/transaction?id=nope", jwt, http.StatusNotFound},
+		{"Transactions of another asset", "/transactions?asset_code=XLM", jwt, http.StatusBadRequest},
+		{"A customer for an unknown transaction", "/customer?transaction_id=nope", jwt, http.StatusNotFound},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, body := call(t, http.MethodGet, a.URL()+tt.path, tt.jwt, "", nil); code != tt.want {
+				t.Errorf("GET %s = %d %s, want %d", tt.path, code, body, tt.want)
+			}
+		})
+	}
+	if evs := rec.all(localanchor.EventTransaction); len(evs) != 0 {
+		t.Errorf("transactions made: %v", evs)
+	}
+}
