@@ -125,19 +125,20 @@ func TestDelayReorders(t *testing.T) {
 // the Anchor Platform; with WithDedup its function runs once per distinct
 // status it saw.
 func TestCoalesce(t *testing.T) {
-	accepted := make(chan struct{})
-	var once sync.Once
-	a, rec := startAnchor(t, localanchor.Config{Coalesce: true, Duplicates: 1, Events: nil})
-	go func() {
-		rec.waitUntil(t, "ACCEPTED", func(e localanchor.Event) bool { return e.Kind == localanchor.EventStatus && e.Status == "ACCEPTED" })
-		once.Do(func() { close(accepted) })
-	}()
-	w := newStatusWallet(t, a.SigningKey(), func(st kyccb.Status) {
-		if st == kyccb.StatusNeedsInfo {
-			select {
-			case <-accepted:
-			case <-time.After(waitFor):
+	a, rec := startAnchor(t, localanchor.Config{Coalesce: true, Duplicates: 1})
+	sawAccepted := func() bool {
+		for _, e := range rec.all(localanchor.EventStatus) {
+			if e.Status == "ACCEPTED" {
+				return true
 			}
+		}
+		return false
+	}
+	// The wallet holds the NEEDS_INFO callback until the customer is
+	// ACCEPTED.
+	w := newStatusWallet(t, a.SigningKey(), func(st kyccb.Status) {
+		for deadline := time.Now().Add(waitFor); st == kyccb.StatusNeedsInfo && !sawAccepted() && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
 		}
 	}, kyccb.WithDedup(kyccb.NewMemoryStore()))
 	_, jwt := login(t, a)
