@@ -25,10 +25,7 @@ func TestSecretsDoNotPrint(t *testing.T) {
 	secrets := []string{seed, hex.EncodeToString([]byte(seed)), strings.ToUpper(hex.EncodeToString([]byte(seed))),
 		hex.EncodeToString(a.jwtKey[:]), fmt.Sprint(a.jwtKey[:]), fmt.Sprint(a.jwtKey[:4])}
 	var outs []string
-	for _, v := range []any{cfg, &cfg, a, *a.jwtKey} {
-		if _, ok := v.([32]byte); ok {
-			continue // the key itself, not a value a caller prints
-		}
+	for _, v := range []any{cfg, &cfg, a} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%X", "%q"} {
 			outs = append(outs, fmt.Sprintf(verb, v))
 		}
