@@ -644,6 +644,10 @@ func TestNew(t *testing.T) {
 		{"A status after ACCEPTED", localanchor.Config{Addr: "127.0.0.1:8000", Statuses: []string{"ACCEPTED", "PROCESSING"}}},
 		{"A negative step", localanchor.Config{Addr: "127.0.0.1:8000", Every: -time.Second}},
 		{"A negative number of attempts", localanchor.Config{Addr: "127.0.0.1:8000", Attempts: -1}},
+		{"A web auth domain that is not loopback", localanchor.Config{Addr: "127.0.0.1:8000", WebAuthDomain: "anchor.example.com"}},
+		{"A web auth domain with a public address", localanchor.Config{Addr: "127.0.0.1:8000", WebAuthDomain: "192.0.2.1:8000"}},
+		{"Too many duplicates", localanchor.Config{Addr: "127.0.0.1:8000", Duplicates: 11}},
+		{"A negative delay", localanchor.Config{Addr: "127.0.0.1:8000", Delay: -time.Second}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if a, err := localanchor.New(tt.cfg); err == nil {
