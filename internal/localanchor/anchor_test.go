@@ -625,8 +625,14 @@ func TestStellarTOML(t *testing.T) {
 	a, _ := startAnchor(t, localanchor.Config{})
 	st := fetchTOML(t, a)
 	if st.NetworkPassphrase != "Test SDF Network ; September 2015" || st.SigningKey != a.SigningKey() ||
-		st.WebAuthEndpoint != "http://"+domain(a)+"/auth" || st.KYCServer != "http://"+domain(a) {
+		st.WebAuthEndpoint != "http://"+domain(a)+"/auth" || st.KYCServer != "http://"+domain(a) || st.TransferServer != "http://"+domain(a) {
 		t.Errorf("stellar.toml = %+v", st)
+	}
+	// SEP-1 does not require [DOCUMENTATION], but the TypeScript wallet
+	// SDK reads its ORG_NAME without a guard.
+	code, body := call(t, http.MethodGet, a.URL()+"/.well-known/stellar.toml", "", "", nil)
+	if code != http.StatusOK || !strings.Contains(string(body), "\n[DOCUMENTATION]\nORG_NAME = \""+localanchor.OrgName+"\"\n") {
+		t.Errorf("stellar.toml = %d\n%s\nwant a [DOCUMENTATION] table with ORG_NAME", code, body)
 	}
 }
 
