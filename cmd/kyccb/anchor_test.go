@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kyccb/kyccb/internal/jsinterop"
 	"github.com/kyccb/kyccb/kyccbtest"
 	"github.com/kyccb/kyccb/wallet"
 	"github.com/kyccb/kyccb/wallet/sep10"
+	"github.com/stellar/go-stellar-sdk/keypair"
 )
 
 // runningAnchor is a kyccb anchor running in-process, and what its banner
@@ -163,6 +165,9 @@ func TestAnchorUsage(t *testing.T) {
 		{"no status", []string{"--statuses", ""}, `--statuses: "" is not`},
 		{"no time between statuses", []string{"--every", "0s"}, "kyccb anchor: usage: --every must be positive\n"},
 		{"an argument", []string{"extra"}, `kyccb anchor: usage: unexpected argument "extra"` + "\n"},
+		{"too many duplicates", []string{"--duplicate", "11"}, "kyccb anchor: usage: --duplicate must be from 0 to 10\n"},
+		{"a negative delay", []string{"--delay", "-1s"}, "kyccb anchor: usage: --delay must not be negative\n"},
+		{"a web auth domain that is not loopback", []string{"--web-auth-domain", "anchor.example.com"}, "kyccb anchor: usage: --web-auth-domain must be a loopback host, with or without a port, such as 127.0.0.1\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,6 +197,8 @@ func TestAnchorHelp(t *testing.T) {
 		"its stellar.toml and every URL in it are http://, not https",
 		"Ctrl-C or SIGTERM stops it, with exit status 0",
 		"-statuses string",
+		"--web-auth-domain 127.0.0.1",
+		"421",
 	} {
 		if !strings.Contains(flat, want) {
 			t.Errorf("anchor -h does not say %q:\n%s", want, help)
@@ -258,7 +265,7 @@ func TestAnchorText(t *testing.T) {
 	banner := a.stderr.String()
 	flat := strings.Join(strings.Fields(banner), " ")
 	for _, want := range []string{
-		"local anchor on http://" + a.domain + " (SEP-10 and SEP-12, for tests only)",
+		"local anchor on http://" + a.domain + " (SEP-6, SEP-10 and SEP-12, for tests only)",
 		"domain " + a.domain + ", the address it listens on",
 		"plain http on a loopback address the stellar.toml and every URL in it are http://, not https",
 		"stellar.toml http://" + a.domain + "/.well-known/stellar.toml",
@@ -486,5 +493,19 @@ func TestAnchorDomainLoopback(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestAnchorWalletSDK runs the official TypeScript wallet SDK, unchanged,
+// against kyccb anchor --web-auth-domain 127.0.0.1, as -h says to: sep1,
+// sep10, then sep12 add, get, update, delete (see
+// internal/localanchor's TestInteropWalletSDK for what each returns).
+func TestAnchorWalletSDK(t *testing.T) {
+	jsinterop.WalletSDKDir(t)
+	a := startAnchor(t, "--json", "--web-auth-domain", "127.0.0.1")
+	var r struct{ Error, Step, Delete string }
+	jsinterop.RunWalletSDK(t, "walletsdk.mjs", map[string]any{"home_domain": a.domain, "account_seed": keypair.MustRandom().Seed(), "steps": []string{"sep12"}}, &r)
+	if r.Error != "" || r.Delete != "deleted" {
+		t.Fatalf("the wallet SDK failed at %s: %s", r.Step, r.Error)
 	}
 }

@@ -1,6 +1,7 @@
 // Package jsinterop runs the scripts of testdata/interop, which exchange
-// SEP-10 challenges with the Stellar JavaScript SDK, for the interop tests
-// of kyccb's packages. It is for tests only.
+// SEP-10 challenges with the Stellar JavaScript SDK, and of
+// testdata/walletsdk, which run the Stellar TypeScript wallet SDK, for the
+// interop tests of kyccb's packages. It is for tests only.
 //
 // Without node or the SDK installed, Run skips the test, unless
 // KYCCB_REQUIRE_INTEROP=1 (set by .ci/run), which makes it fail instead.
@@ -22,16 +23,28 @@ import (
 // module's root, or skips t.
 func Dir(t testing.TB) string {
 	t.Helper()
+	return dirOf(t, "interop", "stellar-sdk")
+}
+
+// WalletSDKDir returns the directory of the wallet SDK's scripts,
+// testdata/walletsdk at the module's root, or skips t.
+func WalletSDKDir(t testing.TB) string {
+	t.Helper()
+	return dirOf(t, "walletsdk", "typescript-wallet-sdk")
+}
+
+func dirOf(t testing.TB, name, pkg string) string {
+	t.Helper()
 	root, err := moduleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(root, "testdata", "interop")
+	dir := filepath.Join(root, "testdata", name)
 	if _, err := exec.LookPath("node"); err != nil {
 		Skip(t, "node is not in PATH: install Node.js 20 or newer")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@stellar", "stellar-sdk", "package.json")); err != nil {
-		Skip(t, "@stellar/stellar-sdk is not installed: run `npm ci --prefix testdata/interop` at the module's root")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@stellar", pkg, "package.json")); err != nil {
+		Skip(t, "@stellar/"+pkg+" is not installed: run `npm ci --prefix testdata/"+name+"` at the module's root")
 	}
 	return dir
 }
@@ -41,7 +54,17 @@ func Dir(t testing.TB) string {
 // out. The script has a minute at most.
 func Run(t testing.TB, script string, in, out any) {
 	t.Helper()
-	dir := Dir(t)
+	run(t, Dir(t), script, in, out)
+}
+
+// RunWalletSDK is [Run] for the scripts of testdata/walletsdk.
+func RunWalletSDK(t testing.TB, script string, in, out any) {
+	t.Helper()
+	run(t, WalletSDKDir(t), script, in, out)
+}
+
+func run(t testing.TB, dir, script string, in, out any) {
+	t.Helper()
 	b, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)

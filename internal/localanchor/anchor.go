@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"github.com/kyccb/kyccb/internal/httpx"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -23,6 +25,9 @@ import (
 // stellar.toml, the Stellar test network's: challenges are signed for it.
 // Nothing is ever submitted to a network.
 const NetworkPassphrase = network.TestNetworkPassphrase
+
+// OrgName is the ORG_NAME of the stellar.toml's [DOCUMENTATION] table.
+const OrgName = "kyccb local anchor"
 
 // The anchor's fixed lifetimes.
 const (
@@ -76,6 +81,34 @@ type Config struct {
 	// system clock whatever Now says, as go-stellar-sdk makes and checks
 	// them with it.
 	Now func() time.Time
+	// Duplicates, Delay and Coalesce make deliveries as messy as real
+	// ones, so that a wallet can watch its dedup and ordering at work.
+	// All are off by default.
+	//
+	// Duplicates is how many times each callback is delivered again,
+	// each delivery signed anew, as a sender that did not hear the first
+	// reply does: 0 to 10.
+	Duplicates int
+	// Delay, if not zero, holds each callback a random time up to Delay
+	// before it is sent, and sends a customer's callbacks at once rather
+	// than one after the other, so that they may arrive out of order.
+	Delay time.Duration
+	// Coalesce makes a callback carry the state of its customer or
+	// transaction when it is sent, not when it changed: with quick
+	// changes (and a Delay, as an event processor's latency) several
+	// callbacks carry the same, latest, body, and an intermediate status
+	// such as PROCESSING may never be seen, as ANCHOR-746 describes of the
+	// Anchor Platform.
+	Coalesce bool
+	// WebAuthDomain is the value of the challenges' web_auth_domain
+	// operation, which a wallet compares with the host of the
+	// WEB_AUTH_ENDPOINT. Empty means Addr, host and port, as the Anchor
+	// Platform does by default and package sep10 expects. The TypeScript
+	// wallet SDK (@stellar/typescript-wallet-sdk) compares it with the
+	// endpoint's host without its port: set the host alone, such as
+	// "127.0.0.1", for it. It must be a loopback host, with or without a
+	// port.
+	WebAuthDomain string
 	// Events, if not nil, receives what the anchor does (see [Event]),
 	// one event at a time, in the order they happened, from a goroutine
 	// of the anchor's. The anchor never waits for it: a slow hook delays
@@ -89,13 +122,17 @@ type Anchor struct {
 	cfg      Config
 	kp       *keypair.Full
 	domain   string // cfg.Addr
+	port     string // of cfg.Addr
+	authDom  string // the challenges' web_auth_domain
 	base     string // http://domain
 	webAuth  string // base + "/auth"
 	statuses []kyccb.Status
-	jwtKey   []byte
-	send     *deliverer
-	toml     []byte
-	mux      *http.ServeMux
+	// jwtKey is behind a pointer, as kp is: fmt prints a pointer in a
+	// struct as an address, so that %+v of an Anchor prints no secret.
+	jwtKey *[32]byte
+	send   *deliverer
+	toml   []byte
+	mux    *http.ServeMux
 
 	ctx    context.Context // ends when the anchor is closed
 	cancel context.CancelFunc
@@ -108,8 +145,10 @@ type Anchor struct {
 
 	mu        sync.Mutex
 	closed    bool
-	customers map[string]*customer // by id
-	bySubject map[string]*customer // by JWT subject: account or account:memo
+	used      map[string]time.Time    // hashes of challenges exchanged for a JWT, until they expire
+	txs       map[string]*transaction // SEP-6 transactions by id
+	customers map[string]*customer    // by id
+	bySubject map[string]*customer    // by JWT subject: account or account:memo
 }
 
 var defaultStatuses = []kyccb.Status{kyccb.StatusNeedsInfo, kyccb.StatusProcessing, kyccb.StatusAccepted}
@@ -128,9 +167,24 @@ func New(cfg Config) (*Anchor, error) {
 	if !httpx.IsLoopback(host) {
 		return nil, errors.New("localanchor: the address must be on a loopback host (127.0.0.0/8, ::1, localhost): the anchor serves plain http")
 	}
+	authDom := cfg.WebAuthDomain
+	if authDom == "" {
+		authDom = cfg.Addr
+	}
+	adHost := authDom
+	if h, _, err := net.SplitHostPort(authDom); err == nil {
+		adHost = h
+	}
+	if !httpx.IsLoopback(strings.Trim(adHost, "[]")) {
+		return nil, errors.New("localanchor: the web auth domain must be a loopback host, with or without a port")
+	}
 	a := &Anchor{
 		cfg:       cfg,
 		domain:    cfg.Addr,
+		port:      port,
+		authDom:   authDom,
+		used:      make(map[string]time.Time),
+		txs:       make(map[string]*transaction),
 		base:      "http://" + cfg.Addr,
 		customers: make(map[string]*customer),
 		bySubject: make(map[string]*customer),
@@ -161,6 +215,12 @@ func New(cfg Config) (*Anchor, error) {
 		}
 		a.statuses = append(a.statuses, st)
 	}
+	if cfg.Duplicates < 0 || cfg.Duplicates > 10 {
+		return nil, errors.New("localanchor: Duplicates must be from 0 to 10")
+	}
+	if cfg.Delay < 0 {
+		return nil, errors.New("localanchor: Delay must not be negative")
+	}
 	if a.cfg.Every < 0 {
 		return nil, errors.New("localanchor: Every must not be negative")
 	}
@@ -188,13 +248,19 @@ func New(cfg Config) (*Anchor, error) {
 		return nil, fmt.Errorf("localanchor: delivery settings: %w", err)
 	}
 
-	a.jwtKey = make([]byte, 32)
-	rand.Read(a.jwtKey) // never fails (crypto/rand, Go 1.24 and later)
+	a.jwtKey = new([32]byte)
+	rand.Read(a.jwtKey[:]) // never fails (crypto/rand, Go 1.24 and later)
+	a.cfg.Seed = ""        // kept in kp and the sender only
 
 	// TOML basic strings are JSON strings; every value here is ASCII.
+	// The [DOCUMENTATION] table is optional in SEP-1, but every real
+	// anchor has one, and the TypeScript wallet SDK reads ORG_NAME from it
+	// without a guard: without it, none of that SDK works.
 	a.toml = fmt.Appendf(nil, "# kyccb's local anchor: plain http on loopback, for tests only.\n"+
-		"NETWORK_PASSPHRASE = %s\nSIGNING_KEY = %s\nWEB_AUTH_ENDPOINT = %s\nKYC_SERVER = %s\n",
-		quote(NetworkPassphrase), quote(a.kp.Address()), quote(a.webAuth), quote(a.base))
+		"NETWORK_PASSPHRASE = %s\nSIGNING_KEY = %s\nWEB_AUTH_ENDPOINT = %s\nKYC_SERVER = %s\nTRANSFER_SERVER = %s\n"+
+		"\n[DOCUMENTATION]\nORG_NAME = %s\nORG_DESCRIPTION = %s\n",
+		quote(NetworkPassphrase), quote(a.kp.Address()), quote(a.webAuth), quote(a.base), quote(a.base),
+		quote(OrgName), quote("A local test anchor (kyccb anchor): SEP-1, SEP-6, SEP-10 and SEP-12 on a loopback address, for tests only."))
 
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.evIdle = sync.NewCond(&a.evMu)
@@ -211,14 +277,43 @@ func (a *Anchor) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /.well-known/stellar.toml", a.serveTOML)
 	m.HandleFunc("GET /auth", a.challenge)
+	m.HandleFunc("OPTIONS /auth", a.preflight)
 	m.HandleFunc("POST /auth", a.token)
 	m.HandleFunc("GET /customer", a.authorized(a.getCustomer))
 	m.HandleFunc("PUT /customer", a.authorized(a.putCustomer))
 	m.HandleFunc("PUT /customer/callback", a.authorized(a.putCallback))
 	m.HandleFunc("DELETE /customer/{account}", a.authorized(a.deleteCustomer))
+	m.HandleFunc("GET /info", a.info)
+	m.HandleFunc("GET /deposit", a.authorized(a.transfer("deposit")))
+	m.HandleFunc("GET /withdraw", a.authorized(a.transfer("withdrawal")))
+	m.HandleFunc("GET /transaction", a.authorized(a.getTransaction))
+	m.HandleFunc("GET /transactions", a.authorized(a.getTransactions))
 	m.Handle("POST /admin/customers/{id}/status", a.adminOnly(http.HandlerFunc(a.setStatus)))
 	a.mux = m
 }
+
+// Format prints the anchor as its URL and SIGNING_KEY, whatever the verb:
+// never its seed or its JWT key.
+func (a *Anchor) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "localanchor.Anchor{URL: %s, SigningKey: %s}", a.base, a.kp.Address())
+}
+
+// LogValue is [Anchor.Format]'s text, for log/slog.
+func (a *Anchor) LogValue() slog.Value { return slog.StringValue(fmt.Sprint(a)) }
+
+// Format prints c with its Seed, if any, replaced by "[redacted]", for
+// every verb (%x of the seed would be as good as the seed).
+func (c Config) Format(f fmt.State, verb rune) {
+	type plain Config // without the methods
+	p := plain(c)
+	if p.Seed != "" {
+		p.Seed = "[redacted]"
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
+}
+
+// LogValue is c as %+v prints it, the Seed redacted, for log/slog.
+func (c Config) LogValue() slog.Value { return slog.StringValue(fmt.Sprintf("%+v", c)) }
 
 // SigningKey returns the anchor's SIGNING_KEY, the "G..." public key that
 // signs its challenges and callbacks.
@@ -231,9 +326,74 @@ func (a *Anchor) URL() string { return a.base }
 // WebAuthEndpoint returns the anchor's WEB_AUTH_ENDPOINT.
 func (a *Anchor) WebAuthEndpoint() string { return a.webAuth }
 
-// ServeHTTP serves the endpoints listed in the package documentation.
+// ServeHTTP serves the endpoints listed in the package documentation. A
+// request whose Host header is not the anchor's own loopback address is
+// answered 421 before anything else is done: see the package
+// documentation's "DNS rebinding".
 func (a *Anchor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a.mux.ServeHTTP(w, r)
+	if !a.ownHost(r.Host) {
+		// The Host is not repeated, not even in the event: it is the
+		// attacker's text.
+		a.refuse(w, r, http.StatusMisdirectedRequest, "this anchor answers requests for its own loopback address only", nil)
+		return
+	}
+	switch r.URL.Path {
+	case "/auth", "/.well-known/stellar.toml", "/info":
+		// SEP-10 (errors included), SEP-1 and SEP-6's public /info are
+		// for browser wallets too.
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+	}
+	a.mux.ServeHTTP(&jsonErrors{ResponseWriter: w}, r)
+}
+
+// ownHost reports whether host, a request's Host header, names the anchor:
+// a loopback host ("localhost" or a loopback IP address) with the
+// anchor's port. A page whose name an attacker rebound to 127.0.0.1 sends
+// its own name, which is refused.
+func (a *Anchor) ownHost(host string) bool {
+	h, port, err := net.SplitHostPort(host)
+	return err == nil && port == a.port && httpx.IsLoopback(h)
+}
+
+// preflight answers a browser's CORS preflight for the SEP-10 endpoints,
+// which SEP-10 requires. The authenticated endpoints answer none: a page
+// of another origin cannot send them a JWT (see "DNS rebinding and
+// browsers" in the package documentation).
+func (a *Anchor) preflight(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+	w.Header().Set("Access-Control-Allow-Headers", "Content-Type")
+	w.Header().Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// jsonErrors turns the error replies http.ServeMux writes itself (404 for
+// no route, 405 for a wrong method) into SEP error bodies: SEP-12 asks
+// for application/json from every endpoint. The anchor's own handlers
+// write JSON already, and mark it so.
+type jsonErrors struct {
+	http.ResponseWriter
+	discard bool
+}
+
+func (j *jsonErrors) WriteHeader(code int) {
+	h := j.Header()
+	if code >= 400 && !strings.HasPrefix(h.Get("Content-Type"), "application/json") {
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Del("X-Content-Type-Options")
+		j.ResponseWriter.WriteHeader(code)
+		b, _ := json.Marshal(errorReply{Error: strings.ToLower(http.StatusText(code))})
+		j.ResponseWriter.Write(b)
+		j.discard = true
+		return
+	}
+	j.ResponseWriter.WriteHeader(code)
+}
+
+func (j *jsonErrors) Write(b []byte) (int, error) {
+	if j.discard {
+		return len(b), nil
+	}
+	return j.ResponseWriter.Write(b)
 }
 
 // Serve serves the anchor on l, which must listen on a loopback address,
@@ -322,8 +482,7 @@ func (a *Anchor) dispatch() {
 
 func (a *Anchor) serveTOML(w http.ResponseWriter, r *http.Request) {
 	// SEP-1 asks for CORS on the stellar.toml, so that web wallets can
-	// read it.
-	w.Header().Set("Access-Control-Allow-Origin", "*")
+	// read it: ServeHTTP sets it.
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write(a.toml)
 }

@@ -264,8 +264,9 @@ func TestChallenges(t *testing.T) {
 			if tt.server != nil {
 				server = tt.server
 			}
-			x := signedChallenge(t, domain(a), server, keypair.MustParseFull(seed).Address(), client.Address(), tt.min, tt.max, tt.signers...)
 			for _, form := range []bool{false, true} {
+				// One challenge per JWT: a new one for each form.
+				x := signedChallenge(t, domain(a), server, keypair.MustParseFull(seed).Address(), client.Address(), tt.min, tt.max, tt.signers...)
 				var code int
 				var body []byte
 				if form {
@@ -289,6 +290,19 @@ func TestChallenges(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("A challenge exchanged twice", func(t *testing.T) {
+		x := signedChallenge(t, domain(a), keypair.MustParseFull(seed), keypair.MustParseFull(seed).Address(), client.Address(), time.Time{}, time.Time{}, client)
+		body := mustJSON(t, map[string]string{"transaction": x})
+		if code, body := call(t, http.MethodPost, a.WebAuthEndpoint(), "", "", body); code != http.StatusOK {
+			t.Fatalf("first POST /auth = %d %s", code, body)
+		}
+		// SEP-10: no more than one JWT for a challenge, whatever the form.
+		code, reply := call(t, http.MethodPost, a.WebAuthEndpoint(), "", "application/x-www-form-urlencoded", []byte(url.Values{"transaction": {x}}.Encode()))
+		if code != http.StatusBadRequest || !strings.Contains(string(reply), "already") || strings.Contains(string(reply), "token") {
+			t.Errorf("second POST /auth = %d %s, want 400 and no token", code, reply)
+		}
+	})
 
 	t.Run("sep10.Authenticate with another signing key than the anchor's", func(t *testing.T) {
 		anchor, err := sep10.FromTOML(domain(a), fetchTOML(t, a))
@@ -456,17 +470,26 @@ func TestAdmin(t *testing.T) {
 	if diff := cmp.Diff(want, r.customer); diff != "" {
 		t.Errorf("callback (-want +got):\n%s", diff)
 	}
-	if !bytes.Equal(body, r.raw) {
-		t.Errorf("admin reply %s, callback %s: want the same body", body, r.raw)
+	var reply struct {
+		Customer json.RawMessage
+		Callback string
+	}
+	if err := json.Unmarshal(body, &reply); err != nil || !bytes.Equal(reply.Customer, r.raw) || reply.Callback != "sending to "+w.url {
+		t.Errorf("admin reply %s, callback %s: want the same body, and sending to %s", body, r.raw, w.url)
 	}
 	rec.waitUntil(t, "REJECTED delivered", func(e localanchor.Event) bool {
 		return e.Kind == localanchor.EventDelivered && e.Status == "REJECTED" && e.Customer == reg.ID
 	})
 
-	// After REJECTED nothing more is sent until the wallet registers again.
-	if code, body := call(t, http.MethodPost, admin, "", "application/x-www-form-urlencoded", []byte("status=ACCEPTED")); code != http.StatusOK {
-		t.Fatalf("admin with a form = %d %s", code, body)
+	// After REJECTED nothing more is sent until the wallet registers
+	// again, and the reply and the event say so.
+	code, body = call(t, http.MethodPost, admin, "", "application/x-www-form-urlencoded", []byte("status=ACCEPTED"))
+	if code != http.StatusOK || !strings.Contains(string(body), `"callback":"no callback: the registration ended at ACCEPTED or REJECTED`) {
+		t.Fatalf("admin with a form = %d %s, want it to say no callback goes out", code, body)
 	}
+	rec.waitUntil(t, "ACCEPTED without a callback", func(e localanchor.Event) bool {
+		return e.Kind == localanchor.EventStatus && e.Status == "ACCEPTED" && strings.Contains(e.String(), "no callback: the registration ended")
+	})
 	time.Sleep(4 * every)
 	select {
 	case r := <-w.got:
@@ -487,7 +510,7 @@ func TestAdmin(t *testing.T) {
 		{name: "An unknown customer", path: a.URL() + "/admin/customers/nobody/status", body: `{"status":"ACCEPTED"}`, want: http.StatusNotFound},
 		{name: "A browser's cross-site request", path: admin, body: `{"status":"ACCEPTED"}`, header: http.Header{"Sec-Fetch-Site": {"cross-site"}}, want: http.StatusForbidden},
 		{name: "A cross-origin request with Origin", path: admin, body: `{"status":"ACCEPTED"}`, header: http.Header{"Origin": {"http://evil.example"}}, want: http.StatusForbidden},
-		{name: "A request for another host (DNS rebinding)", path: admin, body: `{"status":"ACCEPTED"}`, host: "evil.example:80", want: http.StatusForbidden},
+		{name: "A request for another host (DNS rebinding)", path: admin, body: `{"status":"ACCEPTED"}`, host: "evil.example:80", want: http.StatusMisdirectedRequest},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -555,10 +578,10 @@ func TestCustomer(t *testing.T) {
 		t.Fatalf("GET /customer = %d %s", code, body)
 	}
 	want := kyccb.Customer{ID: put.ID, Status: kyccb.StatusProcessing, ProvidedFields: map[string]kyccb.ProvidedField{
-		"first_name":     {Type: "string", Description: "first or given name", Status: "PROCESSING"},
-		"last_name":      {Type: "string", Description: "last or family name", Status: "PROCESSING"},
+		"first_name":     {Type: "string", Description: "given or first name", Status: "PROCESSING"},
+		"last_name":      {Type: "string", Description: "family or last name", Status: "PROCESSING"},
 		"email_address":  {Type: "string", Description: "email address", Status: "PROCESSING"},
-		"photo_id_front": {Type: "binary", Status: "PROCESSING"},
+		"photo_id_front": {Type: "binary", Description: "image of the front of the photo ID or passport", Status: "PROCESSING"},
 	}}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("GET /customer (-want +got):\n%s", diff)
@@ -602,8 +625,14 @@ func TestStellarTOML(t *testing.T) {
 	a, _ := startAnchor(t, localanchor.Config{})
 	st := fetchTOML(t, a)
 	if st.NetworkPassphrase != "Test SDF Network ; September 2015" || st.SigningKey != a.SigningKey() ||
-		st.WebAuthEndpoint != "http://"+domain(a)+"/auth" || st.KYCServer != "http://"+domain(a) {
+		st.WebAuthEndpoint != "http://"+domain(a)+"/auth" || st.KYCServer != "http://"+domain(a) || st.TransferServer != "http://"+domain(a) {
 		t.Errorf("stellar.toml = %+v", st)
+	}
+	// SEP-1 does not require [DOCUMENTATION], but the TypeScript wallet
+	// SDK reads its ORG_NAME without a guard.
+	code, body := call(t, http.MethodGet, a.URL()+"/.well-known/stellar.toml", "", "", nil)
+	if code != http.StatusOK || !strings.Contains(string(body), "\n[DOCUMENTATION]\nORG_NAME = \""+localanchor.OrgName+"\"\n") {
+		t.Errorf("stellar.toml = %d\n%s\nwant a [DOCUMENTATION] table with ORG_NAME", code, body)
 	}
 }
 
@@ -621,6 +650,10 @@ func TestNew(t *testing.T) {
 		{"A status after ACCEPTED", localanchor.Config{Addr: "127.0.0.1:8000", Statuses: []string{"ACCEPTED", "PROCESSING"}}},
 		{"A negative step", localanchor.Config{Addr: "127.0.0.1:8000", Every: -time.Second}},
 		{"A negative number of attempts", localanchor.Config{Addr: "127.0.0.1:8000", Attempts: -1}},
+		{"A web auth domain that is not loopback", localanchor.Config{Addr: "127.0.0.1:8000", WebAuthDomain: "anchor.example.com"}},
+		{"A web auth domain with a public address", localanchor.Config{Addr: "127.0.0.1:8000", WebAuthDomain: "192.0.2.1:8000"}},
+		{"Too many duplicates", localanchor.Config{Addr: "127.0.0.1:8000", Duplicates: 11}},
+		{"A negative delay", localanchor.Config{Addr: "127.0.0.1:8000", Delay: -time.Second}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if a, err := localanchor.New(tt.cfg); err == nil {

@@ -25,9 +25,9 @@ const (
 
 // requiredFields are the SEP-9 fields the anchor asks every customer for.
 var requiredFields = map[string]kyccb.Field{
-	"first_name":    {Type: "string", Description: "first or given name"},
-	"last_name":     {Type: "string", Description: "last or family name"},
-	"email_address": {Type: "string", Description: "email address"},
+	"first_name":    {Type: "string", Description: sep9Fields["first_name"].description},
+	"last_name":     {Type: "string", Description: sep9Fields["last_name"].description},
+	"email_address": {Type: "string", Description: sep9Fields["email_address"].description},
 }
 
 // defaultRejection is the message of a REJECTED customer when none was
@@ -45,19 +45,23 @@ type customer struct {
 	// type; their values are not kept.
 	provided map[string]string
 	url      string // the callback URL, "" when none is registered
+	ended    bool   // a registration ended at ACCEPTED or REJECTED
 
-	gen      uint64 // bumped to stop the running script
-	scripted bool   // a script runs for gen
+	txs      []*transaction // SEP-6 transactions, oldest first
+	gen      uint64         // bumped to stop the running script
+	scripted bool           // a script runs for gen
 	outbox   []outgoing
 	sending  bool // a goroutine drains outbox
 	deleted  bool
 }
 
-// outgoing is one callback waiting to be sent.
+// outgoing is one callback waiting to be sent: a customer's, or a SEP-6
+// transaction's (tx is its id).
 type outgoing struct {
 	url    string
 	body   []byte
-	status kyccb.Status
+	status string
+	tx     string
 }
 
 // view returns the customer as GET /customer shows it.
@@ -78,7 +82,8 @@ func (c *customer) view() kyccb.Customer {
 		}
 		v.ProvidedFields = make(map[string]kyccb.ProvidedField, len(c.provided))
 		for name, t := range c.provided {
-			v.ProvidedFields[name] = kyccb.ProvidedField{Type: t, Description: requiredFields[name].Description, Status: fs}
+			_, desc := fieldInfo(name, t == "binary")
+			v.ProvidedFields[name] = kyccb.ProvidedField{Type: t, Description: desc, Status: fs}
 		}
 	}
 	return v
@@ -110,16 +115,59 @@ func missingFields(provided map[string]string) map[string]kyccb.Field {
 	return m
 }
 
-// lookupLocked returns the customer with id, if it belongs to sub, or
-// without id the customer of sub; nil if there is none.
-func (a *Anchor) lookupLocked(sub, id string) *customer {
+// lookupLocked returns the customer with id, if it belongs to key, or
+// without id the customer of key; nil if there is none. key is what
+// [Anchor.customerKey] returns: a customer of a shared account ("G...:7")
+// belongs to its own key and to the account's memo-less key ("G..."),
+// whose JWT proves control of every memo.
+func (a *Anchor) lookupLocked(key, id string) *customer {
 	if id != "" {
-		if c := a.customers[id]; c != nil && c.subject == sub {
+		c := a.customers[id]
+		if c != nil && (c.subject == key || !strings.Contains(key, ":") && strings.HasPrefix(c.subject, key+":")) {
 			return c
 		}
 		return nil
 	}
-	return a.bySubject[sub]
+	return a.bySubject[key]
+}
+
+// customerKey returns the key of the customer a SEP-12 request names: the
+// JWT's subject, or, for a memo-less JWT of a G... account given a memo
+// parameter, "account:memo" (SEP-12's shared accounts). It refuses an
+// account parameter other than the JWT's (403), a memo other than the
+// JWT's (403), and a memo that is not an ID memo or goes with a muxed
+// account (400); it replies and returns false then.
+func (a *Anchor) customerKey(w http.ResponseWriter, r *http.Request, sub string, params map[string]string) (string, bool) {
+	account, subMemo, hasMemo := strings.Cut(sub, ":")
+	if p := params["account"]; p != "" && p != account {
+		a.refuse(w, r, http.StatusForbidden, "account is not the JWT's account", nil)
+		return "", false
+	}
+	memo := params["memo"]
+	if memo == "" {
+		return sub, true
+	}
+	if t := params["memo_type"]; t != "" && t != "id" {
+		a.refuse(w, r, http.StatusBadRequest, "memo_type must be id: this anchor's memos are ID memos", nil)
+		return "", false
+	}
+	n, err := strconv.ParseUint(memo, 10, 64)
+	if err != nil {
+		a.refuse(w, r, http.StatusBadRequest, "memo must be an ID memo, a decimal number", nil)
+		return "", false
+	}
+	memo = strconv.FormatUint(n, 10)
+	switch {
+	case hasMemo && memo != subMemo:
+		a.refuse(w, r, http.StatusForbidden, "memo is not the JWT's memo", nil)
+		return "", false
+	case hasMemo:
+		return sub, true
+	case strings.HasPrefix(account, "M"):
+		a.refuse(w, r, http.StatusBadRequest, "a muxed account's customer takes no memo", nil)
+		return "", false
+	}
+	return account + ":" + memo, true
 }
 
 // newCustomerLocked creates the customer of sub, NEEDS_INFO.
@@ -144,9 +192,22 @@ func newID() string {
 // does not know gets a NEEDS_INFO body without id, as SEP-12 says; an id
 // that is not the account's gets 404.
 func (a *Anchor) getCustomer(w http.ResponseWriter, r *http.Request, sub string) {
-	id := r.URL.Query().Get("id")
+	params := first(r.URL.Query())
+	key, ok := a.customerKey(w, r, sub, params)
+	if !ok {
+		return
+	}
+	id := params["id"]
 	a.mu.Lock()
-	c := a.lookupLocked(sub, id)
+	if id == "" && params["transaction_id"] != "" {
+		var ok bool
+		if id, ok = a.transactionCustomerLocked(key, params["transaction_id"]); !ok {
+			a.mu.Unlock()
+			a.refuse(w, r, http.StatusNotFound, "transaction not found", nil)
+			return
+		}
+	}
+	c := a.lookupLocked(key, id)
 	var body []byte
 	if c != nil {
 		body = c.body()
@@ -191,24 +252,43 @@ func (a *Anchor) putCustomer(w http.ResponseWriter, r *http.Request, sub string)
 			return
 		}
 	}
+	key, ok := a.customerKey(w, r, sub, fields)
+	if !ok {
+		return
+	}
 	id := fields["id"]
 	a.mu.Lock()
-	c := a.customerLocked(sub, id)
+	if id == "" && fields["transaction_id"] != "" {
+		var ok bool
+		if id, ok = a.transactionCustomerLocked(key, fields["transaction_id"]); !ok {
+			a.mu.Unlock()
+			a.refuse(w, r, http.StatusNotFound, "transaction not found", nil)
+			return
+		}
+	}
+	c := a.customerLocked(key, id)
 	if c == nil {
 		a.mu.Unlock()
 		a.refuse(w, r, http.StatusNotFound, "customer not found", nil)
 		return
 	}
+	// Each field is typed as SEP-9 says, however it came: a binary field
+	// sent as a multipart part without a filename is still binary.
 	for name := range fields {
 		if !reservedFields[name] {
-			c.provided[name] = "string"
+			c.provided[name], _ = fieldInfo(name, false)
 		}
 	}
 	for name := range files {
-		c.provided[name] = "binary"
+		c.provided[name], _ = fieldInfo(name, true)
 	}
 	if c.status == kyccb.StatusNeedsInfo && hasAll(c.provided) {
 		a.setStatusLocked(c, kyccb.StatusProcessing, "")
+		if len(c.txs) > 0 && !c.scripted && !a.closed {
+			// A customer of a SEP-6 transaction is reviewed: after
+			// Every, the script's outcome, as an anchor's review ends.
+			a.startScriptLocked(c, []kyccb.Status{a.outcome()})
+		}
 	}
 	id = c.id
 	a.mu.Unlock()
@@ -232,7 +312,8 @@ func validFieldName(name string) bool {
 		return false
 	}
 	for _, r := range name {
-		if !(r == '_' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9') {
+		// SEP-9's organization fields have a dot: organization.name.
+		if !(r == '_' || r == '.' || 'a' <= r && r <= 'z' || '0' <= r && r <= '9') {
 			return false
 		}
 	}
@@ -240,9 +321,12 @@ func validFieldName(name string) bool {
 }
 
 // putCallback serves PUT /customer/callback: it registers the customer's
-// callback URL (creating the customer if the account has none yet),
-// replacing any earlier one, and starts the status script unless one is
-// running. It answers 200 {"id": ...}.
+// callback URL, replacing any earlier one, and starts the status script
+// unless one is running. It answers 200 {"id": ...}. An id that names no
+// customer of the JWT's gets 404, as SEP-12 says; without an id, an
+// account with no customer yet gets a new NEEDS_INFO one rather than 404,
+// a documented choice: so that `kyccb register` alone, as the anchor's
+// banner prints it, starts a fresh account's callbacks.
 func (a *Anchor) putCallback(w http.ResponseWriter, r *http.Request, sub string) {
 	fields, _, err := readFields(w, r, maxBodyBytes)
 	if err != nil {
@@ -256,23 +340,26 @@ func (a *Anchor) putCallback(w http.ResponseWriter, r *http.Request, sub string)
 		a.refuse(w, r, http.StatusBadRequest, "url must be an absolute http or https URL on a loopback host: the local anchor sends nowhere else", err)
 		return
 	}
+	key, ok := a.customerKey(w, r, sub, fields)
+	if !ok {
+		return
+	}
 	id := fields["id"]
 	a.mu.Lock()
-	c := a.customerLocked(sub, id)
+	c := a.customerLocked(key, id)
 	if c == nil {
 		a.mu.Unlock()
 		a.refuse(w, r, http.StatusNotFound, "customer not found", nil)
 		return
 	}
-	c.url = raw
-	if !c.scripted && !a.closed {
-		c.gen++
-		c.scripted = true
-		a.wg.Add(1)
-		go a.runScript(c, c.gen)
+	c.url, c.ended = raw, false
+	if !c.scripted && !a.closed && len(c.txs) == 0 {
+		// A customer of a SEP-6 transaction follows the transaction's
+		// flow instead: fields, review, outcome.
+		a.startScriptLocked(c, a.statuses)
 	}
 	id = c.id
-	a.emit(Event{Kind: EventRegistered, Customer: id, Account: sub, URL: raw})
+	a.emit(Event{Kind: EventRegistered, Customer: id, Account: key, URL: raw})
 	a.mu.Unlock()
 	writeJSON(w, http.StatusOK, struct {
 		ID string `json:"id"`
@@ -298,19 +385,35 @@ func checkCallbackURL(raw string) error {
 	return nil
 }
 
-// deleteCustomer serves DELETE /customer/{account}: it forgets the customer
-// of the JWT's subject, stopping its script and its pending callbacks. The
-// account must be the JWT's (401), and have a customer (404).
+// deleteCustomer serves DELETE /customer/{account}[?memo=] (the memo may
+// come in a JSON or form body too): it forgets the customer, stopping its
+// script and its pending callbacks, and answers 200 {}. The account must
+// be the JWT's (401), and have a customer (404).
 func (a *Anchor) deleteCustomer(w http.ResponseWriter, r *http.Request, sub string) {
 	account, _, _ := strings.Cut(sub, ":")
 	if r.PathValue("account") != account {
 		a.refuse(w, r, http.StatusUnauthorized, "the account is not the JWT's", nil)
 		return
 	}
+	params := first(r.URL.Query())
+	if r.ContentLength != 0 {
+		fields, _, err := readFields(w, r, maxBodyBytes)
+		if err != nil {
+			a.refuse(w, r, http.StatusBadRequest, "the body must be JSON or a form", err)
+			return
+		}
+		if params["memo"] == "" {
+			params["memo"], params["memo_type"] = fields["memo"], fields["memo_type"]
+		}
+	}
+	key, ok := a.customerKey(w, r, sub, params)
+	if !ok {
+		return
+	}
 	a.mu.Lock()
-	c := a.bySubject[sub]
+	c := a.bySubject[key]
 	if c != nil {
-		delete(a.bySubject, sub)
+		delete(a.bySubject, key)
 		delete(a.customers, c.id)
 		c.deleted = true
 		c.gen++
@@ -322,7 +425,8 @@ func (a *Anchor) deleteCustomer(w http.ResponseWriter, r *http.Request, sub stri
 		a.refuse(w, r, http.StatusNotFound, "customer not found", nil)
 		return
 	}
-	w.WriteHeader(http.StatusOK)
+	// SEP-12 gives no body; SEP-12 wants application/json of every reply.
+	writeJSON(w, http.StatusOK, struct{}{})
 }
 
 // readFields reads a body of string fields: JSON (an object of strings,
@@ -391,12 +495,12 @@ func first(v map[string][]string) map[string]string {
 }
 
 // customerLocked returns the customer a request names: id, or, when id is
-// empty, the account's own, made if it has none yet. It returns nil when
-// id names no customer of the account. a.mu must be held.
-func (a *Anchor) customerLocked(sub, id string) *customer {
-	c := a.lookupLocked(sub, id)
+// empty, the one of key, made if it has none yet. It returns nil when id
+// names no customer of key's. a.mu must be held.
+func (a *Anchor) customerLocked(key, id string) *customer {
+	c := a.lookupLocked(key, id)
 	if c == nil && id == "" {
-		c = a.newCustomerLocked(sub)
+		c = a.newCustomerLocked(key)
 	}
 	return c
 }

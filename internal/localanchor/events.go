@@ -22,6 +22,10 @@ const (
 	// EventStatus: a customer's status changed to Status, by its script or
 	// by hand; Message is the customer's message, if any.
 	EventStatus EventKind = "status"
+	// EventTransaction: a SEP-6 transaction was made or changed status
+	// (Transaction, Status), the customer's status driving it; NoCallback
+	// says why no callback goes out, if none does.
+	EventTransaction EventKind = "transaction"
 	// EventAttempt: one delivery attempt to URL. StatusCode is the
 	// wallet's reply, or 0 and Error when the request failed; RetryIn is
 	// the wait before the next attempt, 0 when there is none.
@@ -40,6 +44,9 @@ type Event struct {
 	Kind EventKind `json:"kind"`
 	// Customer is the anchor's customer id.
 	Customer string `json:"customer,omitempty"`
+	// Transaction is a SEP-6 transaction's id: the event, or the
+	// callback an attempt or an outcome is about, is the transaction's.
+	Transaction string `json:"transaction,omitempty"`
 	// Account is the customer's account, "G..." or "G...:memo".
 	Account string `json:"account,omitempty"`
 	// URL is the callback URL (the anchor's own for EventStart).
@@ -58,6 +65,9 @@ type Event struct {
 	Error string `json:"error,omitempty"`
 	// Message is the customer's message, or explains the event.
 	Message string `json:"message,omitempty"`
+	// NoCallback, for EventStatus, says why no callback goes out for
+	// the change, such as no URL being registered; empty when one does.
+	NoCallback string `json:"no_callback,omitempty"`
 }
 
 // String returns the event as one line of text, without its time.
@@ -70,12 +80,15 @@ func (e Event) String() string {
 	if e.Account != "" {
 		fmt.Fprintf(&b, " (%s)", e.Account)
 	}
+	if e.Transaction != "" {
+		fmt.Fprintf(&b, " transaction %s", e.Transaction)
+	}
 	switch e.Kind {
 	case EventStart:
 		fmt.Fprintf(&b, " %s", e.URL)
 	case EventRegistered:
 		fmt.Fprintf(&b, ": callbacks to %s", e.URL)
-	case EventStatus:
+	case EventStatus, EventTransaction:
 		fmt.Fprintf(&b, ": %s", e.Status)
 	case EventAttempt:
 		fmt.Fprintf(&b, ": %s #%d to %s", e.Status, e.Attempt, e.URL)
@@ -101,6 +114,9 @@ func (e Event) String() string {
 	}
 	if e.Message != "" {
 		fmt.Fprintf(&b, " (%s)", e.Message)
+	}
+	if e.NoCallback != "" {
+		fmt.Fprintf(&b, "; %s", e.NoCallback)
 	}
 	return b.String()
 }
