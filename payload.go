@@ -560,7 +560,7 @@ func (t *wireTime) UnmarshalJSON(b []byte) error {
 	}
 	for _, layout := range timeLayouts {
 		if v, err := time.Parse(layout, string(s)); err == nil {
-			*t = wireTime(v) // without a zone: UTC, as the SEPs' times are
+			*t = wireTime(v.UTC()) // without a zone: UTC, as the SEPs' times are
 			return nil
 		}
 	}
