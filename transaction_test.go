@@ -440,9 +440,8 @@ type transactionVector struct {
 	Want       json.RawMessage   `json:"want"`
 }
 
-// The Anchor Platform's and django-polaris's formats, signed by the
-// Stellar JavaScript SDK.
-func TestTransactionVectors(t *testing.T) {
+func loadTransactionVectors(t testing.TB) []transactionVector {
+	t.Helper()
 	b, err := os.ReadFile("testdata/transactions.json")
 	if err != nil {
 		t.Fatal(err)
@@ -454,7 +453,13 @@ func TestTransactionVectors(t *testing.T) {
 	if len(file.Vectors) < 10 {
 		t.Fatalf("%d vectors", len(file.Vectors))
 	}
-	for _, v := range file.Vectors {
+	return file.Vectors
+}
+
+// The Anchor Platform's and django-polaris's formats, signed by the
+// Stellar JavaScript SDK.
+func TestTransactionVectors(t *testing.T) {
+	for _, v := range loadTransactionVectors(t) {
 		t.Run(v.Name, func(t *testing.T) {
 			var res txResult
 			h := kyccb.Transactions(v.SigningKey, v.Host, func(_ context.Context, tx kyccb.Transaction) error {
