@@ -206,12 +206,13 @@ func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 			v.cfg.reply(w, r, modeSEP12, err, start)
 			return
 		}
-		key := ""
+		key, dv := "", Delivery{Fingerprint: fingerprint(body)}
 		if v.cfg.dedup.store != nil {
-			id, txID := callbackIDs(body)
+			var id, txID string
+			id, txID, dv.UpdatedAt = callbackIDs(body)
 			key = sep12Key(id, txID, r)
 		}
-		v.cfg.serveOnce(w, restore(r, body, at), modeSEP12, key, Delivery{Fingerprint: fingerprint(body)}, next, start)
+		v.cfg.serveOnce(w, restore(r, body, at), modeSEP12, key, dv, next, start)
 	})
 }
 

@@ -499,3 +499,29 @@ func TestTransactionVectors(t *testing.T) {
 		})
 	}
 }
+
+// The middleware form tells the store a transaction's updated_at too, and
+// a time in no known format only leaves it unordered.
+func TestMiddlewareTransactionDelivery(t *testing.T) {
+	store := &recordingStore{Store: kyccb.NewMemoryStore()}
+	now := time.Now()
+	v := sep12Verifier(t, kyccb.WithDedup(store), kyccb.WithClock(func() time.Time { return now }))
+	h := v.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for _, b := range []string{
+		`{"transaction":{"updated_at":"2026-12-02T10:05:00Z","id":"x","status":"completed"}}`,
+		`{"transaction":{"updated_at":"yesterday","id":"x","status":"completed"}}`,
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, kyccbtest.SignedRequest(t, testSeed, "https://"+testHost+"/cb", []byte(b), now))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d", b, rec.Code)
+		}
+	}
+	if len(store.keys) != 2 || store.keys[0] != store.keys[1] {
+		t.Errorf("keys %q, want one for the transaction", store.keys)
+	}
+	if want := time.Date(2026, 12, 2, 10, 5, 0, 0, time.UTC); len(store.deliveries) != 2 ||
+		!store.deliveries[0].UpdatedAt.Equal(want) || !store.deliveries[1].UpdatedAt.IsZero() {
+		t.Errorf("deliveries %+v, want updated_at %v, then none", store.deliveries, want)
+	}
+}
