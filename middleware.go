@@ -23,9 +23,9 @@ import (
 // The handler replies 200 when fn returns nil; 401 when the signature is
 // missing, malformed, stale, from the future or wrong; 400 when the body is
 // not a JSON object with a customer status (a transaction callback among
-// them: see [Transactions]); 405 for methods other than POST; 413 past the body
-// limit; 500 when fn returns an error, so the anchor retries; 503 when the
-// keys are unavailable and for the duplicates described at [WithDedup].
+// them: see [Transactions]); 405 for methods other than POST; 413 past the
+// body limit; 500 when fn returns an error, so the anchor retries; 503 when
+// the keys are unavailable and for the duplicates described at [WithDedup].
 // Header and timestamp are checked before the body is read.
 //
 // SEP12 panics if signingKey, host or an option is unusable, as
