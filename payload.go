@@ -280,12 +280,14 @@ const (
 // Transaction is the transaction in the body of a SEP-6 or SEP-24
 // on_change_callback (or SEP-24 callback) and of a SEP-31 transaction
 // callback: the same JSON as the anchor's GET /transaction response, whose
-// fields it has, all of them but ID, Kind and Status optional. Amounts are
-// decimal strings as sent. Times are read in RFC 3339 with or without
-// fractional seconds, and also with a space for the "T" or without a zone
-// (taken as UTC, as the SEPs say their times are), as anchors send them;
-// an absent, null or empty time is the zero time. Fields the anchor adds
-// are ignored; [RawBody] has the body as it was signed.
+// fields it has, all of them optional but ID and Status (and Kind, which
+// SEP-31 leaves out). Amounts are decimal strings as sent. Times are read
+// in RFC 3339 with or without fractional seconds, and also with a space
+// for the "T" or without a zone (taken as UTC, as the SEPs say their times
+// are), as anchors send them, and given in UTC; an absent, null or empty
+// time is the zero time. A value of another type than the SEPs give it (a
+// number for an amount, say) makes the body malformed. Fields the anchor
+// adds are ignored; [RawBody] has the body as it was signed.
 type Transaction struct {
 	// ID is the anchor's transaction id, never empty in a callback that
 	// reached the function.
