@@ -36,7 +36,9 @@ type Customer struct {
 	Message string `json:"message,omitempty"`
 }
 
-// Field describes a piece of customer information the anchor asks for.
+// Field describes a piece of information the anchor asks for: a
+// customer's (SEP-12), or a transaction's in [InfoFields], whose fields
+// have no Type.
 type Field struct {
 	// Type is the value's type: "string", "binary", "number" or "date".
 	Type        string `json:"type"`
