@@ -19,9 +19,10 @@ import (
 	"github.com/kyccb/kyccb/internal/wire"
 )
 
-// The performance goals are ratios: the SEP-12 handler at most 1.05x its
-// floor (bare ed25519.Verify plus json.Unmarshal of the same body), and a
-// stale or malformed request under 1/50 of a valid one. BenchmarkRatios
+// The performance goals are ratios: the SEP-12 and transaction handlers at
+// most 1.05x their floor (bare ed25519.Verify plus json.Unmarshal of the
+// same body into the typed value), and a stale or malformed request under
+// 1/50 of a valid one. BenchmarkRatios
 // measures them in one process, alternating the contenders in short rounds
 // so that drift on a shared machine hits all alike:
 //
@@ -112,6 +113,70 @@ func newSEP12Fixture(tb testing.TB) *benchFixture {
 		floor:     floor,
 		body:      body,
 	}
+}
+
+// newTransactionFixture measures a transaction callback against its floor:
+// ed25519.Verify over t.host.body plus json.Unmarshal of the same body into
+// the typed value. It also returns a forgery: a well-formed header over
+// the same body signed by another key, which no receiver can tell from a
+// genuine callback without one ed25519 verification.
+func newTransactionFixture(tb testing.TB) (*benchFixture, *reusableRequest) {
+	body := []byte(txJSON)
+	now := time.Unix(1700000000, 0)
+	sig := sign(tb, testSeed, testHost, txJSON, now)
+	h := kyccb.Transactions(testAddress, testHost, func(context.Context, kyccb.Transaction) error { return nil },
+		kyccb.WithClock(func() time.Time { return now }), kyccb.WithLogger(slog.New(slog.DiscardHandler)))
+	parsed, err := wire.ParseSignature(sig)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pub := ed25519.PublicKey(mustKey(tb))
+	msg := []byte(parsed.Timestamp + "." + testHost + "." + txJSON)
+	floor := func() {
+		if !ed25519.Verify(pub, msg, parsed.Bytes) {
+			panic("floor: bad signature")
+		}
+		var cb struct {
+			Transaction kyccb.Transaction `json:"transaction"`
+		}
+		if err := json.Unmarshal(body, &cb); err != nil {
+			panic(err)
+		}
+	}
+	return &benchFixture{
+		valid:     newReusableRequest(body, map[string]string{"Signature": sig}),
+		stale:     newReusableRequest(body, map[string]string{"Signature": sign(tb, testSeed, testHost, txJSON, now.Add(-time.Hour))}),
+		malformed: newReusableRequest(body, map[string]string{"Signature": "t=1700000000, s=!!"}),
+		handler:   h,
+		floor:     floor,
+		body:      body,
+	}, newReusableRequest(body, map[string]string{"Signature": sign(tb, otherSeed, testHost, txJSON, now)})
+}
+
+func BenchmarkTransactions(b *testing.B) {
+	fx, forged := newTransactionFixture(b)
+	w := &discardWriter{h: http.Header{}}
+	run := func(rr *reusableRequest, want int) func(*testing.B) {
+		return func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				rr.serve(fx.handler, w)
+			}
+			if w.code != want {
+				b.Fatalf("status %d, want %d", w.code, want)
+			}
+		}
+	}
+	b.Run("handler", run(fx.valid, 200))
+	b.Run("floor", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			fx.floor()
+		}
+	})
+	b.Run("stale", run(fx.stale, 401))
+	b.Run("malformed", run(fx.malformed, 401))
+	b.Run("forged", run(forged, 401))
 }
 
 func BenchmarkSEP12(b *testing.B) {
@@ -281,6 +346,7 @@ func alternate(rounds, iters int, contenders ...func()) []time.Duration {
 func BenchmarkRatios(b *testing.B) {
 	fx := newSEP12Fixture(b)
 	xfx := newXGatewayFixture(b)
+	tfx, tforged := newTransactionFixture(b)
 	fs, fx1, fsH, fxH := forgedMiB(b)
 	// The same handler with an observer that counts, as a metrics
 	// observer does.
@@ -303,6 +369,11 @@ func BenchmarkRatios(b *testing.B) {
 			func() { xfx.valid.serve(xfx.handler, w) },
 			xfx.floor,
 			func() { fx.valid.serve(observed, w) },
+			func() { tfx.valid.serve(tfx.handler, w) },
+			tfx.floor,
+			func() { tfx.stale.serve(tfx.handler, w) },
+			func() { tfx.malformed.serve(tfx.handler, w) },
+			func() { tforged.serve(tfx.handler, w) },
 		)
 		b.ReportMetric(float64(d[0].Nanoseconds()), "sep12-ns/op")
 		b.ReportMetric(float64(d[1].Nanoseconds()), "sep12-floor-ns/op")
@@ -312,5 +383,10 @@ func BenchmarkRatios(b *testing.B) {
 		b.ReportMetric(float64(d[4].Nanoseconds()), "xgw-ns/op")
 		b.ReportMetric(float64(d[4])/float64(d[5]), "xgw/floor")
 		b.ReportMetric(float64(d[6])/float64(d[1]), "sep12-observed/floor")
+		b.ReportMetric(float64(d[7].Nanoseconds()), "tx-ns/op")
+		b.ReportMetric(float64(d[7])/float64(d[8]), "tx/floor")
+		b.ReportMetric(float64(d[9])/float64(d[7]), "tx-stale/valid")
+		b.ReportMetric(float64(d[10])/float64(d[7]), "tx-malformed/valid")
+		b.ReportMetric(float64(d[11])/float64(d[7]), "tx-forged/valid")
 	}
 }

@@ -134,9 +134,9 @@ type dedup struct {
 // NEEDS_INFO, ACCEPTED again) is never lost. SEP-12 retries are signed
 // anew but carry the same body.
 //
-// A callback's customer is, for SEP-12, the body's "id" (for the SEP-6,
-// SEP-24 and SEP-31 callbacks of the middleware form, the transaction's
-// id; with neither, the URL the request was sent to, path and query, for
+// A callback's customer is, for SEP-12, the body's "id" (for SEP-6,
+// SEP-24 and SEP-31 transaction callbacks, the transaction's id; with
+// neither, the URL the request was sent to, path and query, for
 // wallets that register one URL per customer); for XGateway, the callback type and customerId, with
 // the transaction id for transactions and the currency for bank accounts.
 // Callbacks are authenticated first; unauthenticated requests never reach
@@ -267,16 +267,20 @@ func sep12Key(id, txID string, r *http.Request) string {
 }
 
 // callbackIDs returns the "id" of a SEP-12 body that is a valid JSON
-// object, and the id of its "transaction", "" when it has none.
-func callbackIDs(body []byte) (id, txID string) {
+// object, and the id and updated_at of its "transaction", "" and zero when
+// it has none.
+func callbackIDs(body []byte) (id, txID string, updatedAt time.Time) {
 	var c struct {
 		ID          string `json:"id"`
 		Transaction struct {
-			ID string `json:"id"`
+			ID        string          `json:"id"`
+			UpdatedAt json.RawMessage `json:"updated_at"`
 		} `json:"transaction"`
 	}
 	json.Unmarshal(body, &c) // a wrong type leaves "", the URL then serves
-	return c.ID, c.Transaction.ID
+	var t wireTime
+	t.UnmarshalJSON(c.Transaction.UpdatedAt) // a time in no known format cannot order
+	return c.ID, c.Transaction.ID, time.Time(t)
 }
 
 // xgatewayKey is the store key of an XGateway callback.

@@ -1,11 +1,13 @@
-// Package kyccb authenticates incoming KYC status callbacks and hands them to
-// application code as typed values.
+// Package kyccb authenticates incoming KYC status and transaction callbacks
+// and hands them to application code as typed values.
 //
-// For most uses, call [SEP12] for callbacks from Stellar anchors or [XGateway]
-// for callbacks from the XGateway payment gateway, and mount the returned
-// handler on the callback URL you registered:
+// For most uses, call [SEP12] for customer callbacks from Stellar anchors,
+// [Transactions] for their SEP-6, SEP-24 and SEP-31 transaction callbacks,
+// or [XGateway] for callbacks from the XGateway payment gateway, and mount
+// the returned handler on the callback URL you registered:
 //
 //	mux.Handle("/kyc", kyccb.SEP12(anchorSigningKey, "wallet.example.org", onCustomer))
+//	mux.Handle("/tx", kyccb.Transactions(anchorSigningKey, "wallet.example.org", onTransaction))
 //	mux.Handle("/xgw", kyccb.XGateway(merchantSecret, onKYC))
 //
 // The function you pass runs only for callbacks that passed authentication; it
@@ -33,6 +35,27 @@
 // is rejected before its body is read. Keys of small order, under which
 // signatures made without any secret verify, are refused wherever a key
 // enters.
+//
+// # Transactions
+//
+// An anchor signs the callbacks of its transactions (SEP-6 and SEP-24
+// on_change_callback, SEP-24 callback, SEP-31 PUT /transactions/:id/callback)
+// as it signs customer callbacks, with the same key; their body is its GET
+// /transaction response, {"transaction": {...}}, decoded into a
+// [Transaction] with every field SEP-6, SEP-24 and SEP-31 define and its
+// times as [time.Time]. [Transactions] and [SEP12Verifier.TransactionHandler]
+// take transaction callbacks and refuse customer ones; [SEP12] and
+// [SEP12Verifier.Handler] the reverse, each with a 400. A wallet that
+// registered one URL for both mounts [SEP12Verifier.CombinedHandler], which
+// passes each kind to its own function.
+//
+// A transaction's updated_at, the time it reached its status, is what
+// orders its callbacks: the Anchor Platform signs every retry anew and may
+// deliver them out of order. With [WithDedup], a callback older than the
+// one last applied for its transaction does not reach the function. An
+// anchor that sends no updated_at gives nothing to order by: each new body
+// is processed as it comes, and the order, where it matters, is the
+// anchor's GET /transaction.
 //
 // The signature covers neither the path nor the query of the callback URL: a
 // callback signed for /kyc/user-A is just as valid at /kyc/user-B. Take the

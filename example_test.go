@@ -50,6 +50,82 @@ func ExampleSEP12() {
 	// reply 401
 }
 
+// SEP-6, SEP-24 and SEP-31 transaction callbacks, typed. The anchor sends
+// the body of its GET /transaction response; updated_at orders two
+// callbacks about one transaction (see WithDedup).
+func ExampleTransactions() {
+	onTransaction := func(ctx context.Context, tx kyccb.Transaction) error {
+		fmt.Println(tx.Kind, tx.ID, "is", tx.Status, "since", tx.UpdatedAt.Format(time.RFC3339))
+		if tx.Status == kyccb.TransactionPendingCustomerInfoUpdate {
+			fmt.Println("the anchor needs", tx.RequiredCustomerInfoUpdates)
+		}
+		return nil
+	}
+	h := kyccb.Transactions(anchorSigningKey, "wallet.example.org", onTransaction)
+
+	body := `{"transaction":{"id":"tx-1","kind":"deposit","status":"pending_customer_info_update",` +
+		`"updated_at":"2026-12-02T10:01:00.250Z","required_customer_info_updates":["id_number"]}}`
+	sig, _ := kyccb.SignSEP12(anchorSeed, "wallet.example.org", []byte(body), time.Now())
+	r := httptest.NewRequest(http.MethodPost, "/callbacks/tx", strings.NewReader(body))
+	r.Header.Set("Signature", sig)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	fmt.Println("reply", rec.Code)
+
+	// A customer callback, however genuine, is not a transaction.
+	body = `{"id":"c-1","status":"ACCEPTED"}`
+	sig, _ = kyccb.SignSEP12(anchorSeed, "wallet.example.org", []byte(body), time.Now())
+	r = httptest.NewRequest(http.MethodPost, "/callbacks/tx", strings.NewReader(body))
+	r.Header.Set("Signature", sig)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	fmt.Println("reply", rec.Code)
+	// Output:
+	// deposit tx-1 is pending_customer_info_update since 2026-12-02T10:01:00Z
+	// the anchor needs [id_number]
+	// reply 200
+	// reply 400
+}
+
+// One callback URL for customers and transactions, as a wallet registers
+// it with the Anchor Platform: each kind reaches its own function.
+func ExampleSEP12Verifier_CombinedHandler() {
+	keys, err := kyccb.ParseKeys(anchorSigningKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := kyccb.NewSEP12Verifier(keys, "https://wallet.example.org/callbacks")
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := v.CombinedHandler(
+		func(ctx context.Context, c kyccb.Customer) error {
+			fmt.Println("customer", c.ID, c.Status)
+			return nil
+		},
+		func(ctx context.Context, tx kyccb.Transaction) error {
+			fmt.Println("transaction", tx.ID, tx.Status)
+			return nil
+		})
+
+	for _, body := range []string{
+		`{"id":"c-1","status":"PROCESSING"}`,
+		`{"transaction":{"id":"tx-1","kind":"withdrawal","status":"pending_anchor"}}`,
+	} {
+		sig, _ := kyccb.SignSEP12(anchorSeed, "wallet.example.org", []byte(body), time.Now())
+		r := httptest.NewRequest(http.MethodPost, "/callbacks", strings.NewReader(body))
+		r.Header.Set("Signature", sig)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		fmt.Println("reply", rec.Code)
+	}
+	// Output:
+	// customer c-1 PROCESSING
+	// reply 200
+	// transaction tx-1 pending_anchor
+	// reply 200
+}
+
 func ExampleXGateway() {
 	const secret = "merchant-secret"
 	onKYC := func(ctx context.Context, k kyccb.XGatewayKYC) error {
@@ -70,7 +146,8 @@ func ExampleXGateway() {
 }
 
 // SEP-6, SEP-24 and SEP-31 transaction callbacks are signed the same way as
-// SEP-12 ones; the middleware authenticates them and leaves the body to you.
+// SEP-12 ones; the middleware authenticates them and leaves the body to you
+// (kyccb.Transactions decodes them).
 func ExampleSEP12Verifier_Middleware() {
 	onTransaction := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)

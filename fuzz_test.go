@@ -1,7 +1,9 @@
 package kyccb_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/kyccb/kyccb"
 	"github.com/kyccb/kyccb/internal/wire"
 )
@@ -130,6 +134,70 @@ func FuzzXGatewayVerify(f *testing.F) {
 		}
 		if cb.KYC != nil && cb.KYC.Hash != kyccb.XGatewayHash("secret-key-0123", cb.KYC.CustomerID) {
 			t.Fatalf("accepted a KYC callback whose hash does not match")
+		}
+	})
+}
+
+// FuzzTransactions signs each body genuinely, so that it reaches the
+// decoding: the handler never panics, replies as HTTPStatus says, passes
+// on only a transaction with an id, the same value encoding/json makes of
+// the body with Transaction's own UnmarshalJSON, and one that survives
+// encoding and decoding again.
+func FuzzTransactions(f *testing.F) {
+	for _, v := range loadTransactionVectors(f) {
+		f.Add([]byte(v.Body))
+	}
+	f.Add([]byte(txJSON))
+	f.Add([]byte(`{"transaction":{"id":"x","required_info_updates":{"transaction":{"transaction":{}}}}}`))
+	f.Add([]byte(`{"transaction":{"id":"x","updated_at":"2026-12-02 10:05:00.5-07:00","required_info_updates":["a"]}}`))
+	now := time.Unix(1700000005, 0)
+	var reason error
+	var got *kyccb.Transaction
+	h := kyccb.Transactions(testAddress, testHost, func(_ context.Context, tx kyccb.Transaction) error {
+		got = &tx
+		return nil
+	}, kyccb.WithClock(func() time.Time { return now }), kyccb.WithMaxBodyBytes(64<<10),
+		kyccb.WithErrorHook(func(_ *http.Request, err error) { reason = err }))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		reason, got = nil, nil
+		r := httptest.NewRequest(http.MethodPost, "/tx", bytes.NewReader(body))
+		r.Header.Set("Signature", sign(t, testSeed, testHost, string(body), now))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != kyccb.HTTPStatus(reason) {
+			t.Fatalf("replied %d for reason %v", rec.Code, reason)
+		}
+		switch rec.Code {
+		case 200, 400, 413:
+		default:
+			t.Fatalf("unexpected status %d (%v)", rec.Code, reason)
+		}
+		if (rec.Code == 200) != (got != nil) {
+			t.Fatalf("status %d, function ran: %v", rec.Code, got != nil)
+		}
+		if got == nil {
+			return
+		}
+		if got.ID == "" {
+			t.Fatal("a transaction without an id reached the function")
+		}
+		var cb struct{ Transaction kyccb.Transaction }
+		if err := json.Unmarshal(body, &cb); err != nil {
+			t.Fatalf("the handler decoded what json.Unmarshal refuses: %v", err)
+		}
+		if diff := cmp.Diff(cb.Transaction, *got, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("the handler and json.Unmarshal disagree (-json +handler):\n%s", diff)
+		}
+		again, err := json.Marshal(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back kyccb.Transaction
+		if err := json.Unmarshal(again, &back); err != nil {
+			t.Fatalf("the transaction does not decode from its own encoding %s: %v", again, err)
+		}
+		if diff := cmp.Diff(*got, back, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("encoding and decoding changed the transaction (-before +after):\n%s", diff)
 		}
 	})
 }

@@ -22,9 +22,10 @@ import (
 //
 // The handler replies 200 when fn returns nil; 401 when the signature is
 // missing, malformed, stale, from the future or wrong; 400 when the body is
-// not a JSON object; 405 for methods other than POST; 413 past the body
-// limit; 500 when fn returns an error, so the anchor retries; 503 when the
-// keys are unavailable and for the duplicates described at [WithDedup].
+// not a JSON object with a customer status (a transaction callback among
+// them: see [Transactions]); 405 for methods other than POST; 413 past the
+// body limit; 500 when fn returns an error, so the anchor retries; 503 when
+// the keys are unavailable and for the duplicates described at [WithDedup].
 // Header and timestamp are checked before the body is read.
 //
 // SEP12 panics if signingKey, host, fn or an option is unusable, as
@@ -46,6 +47,43 @@ func SEP12(signingKey, host string, fn func(context.Context, Customer) error, op
 		}
 	}
 	panic(&configPanic{"kyccb.SEP12", err})
+}
+
+// Transactions returns a handler for SEP-6 and SEP-24 on_change_callback
+// (and SEP-24 callback) and SEP-31 transaction callbacks, signed as
+// SEP-12 callbacks are, by the anchor whose SIGNING_KEY is signingKey, and
+// sent to the callback URL registered at host. Each authenticated callback
+// is decoded and its [Transaction] passed to fn with the request's
+// context. Key sources, key rotation, host rules, the body limit and
+// freshness are those of [SEP12]: build the handler with
+// [NewSEP12Verifier] and [SEP12Verifier.TransactionHandler] for them, and
+// with [SEP12Verifier.CombinedHandler] for one URL that receives customer
+// callbacks too.
+//
+// The handler replies as [SEP12] does, and 400 for a body that is not
+// {"transaction": {...}} with a non-empty id (a customer callback among
+// them, [ErrMalformedBody]). With [WithDedup], a redelivered body is not
+// run again, and a callback whose updated_at is before that of the last
+// one applied for its transaction is answered 200 without running fn and
+// reported as [ErrStale]. A transaction without updated_at cannot be
+// ordered: it is processed whenever its body is new.
+//
+// Transactions panics with an error matching [ErrConfig] if signingKey,
+// host, fn or an option is unusable; [NewSEP12Verifier] returns the error
+// instead. The handler is safe for concurrent use.
+func Transactions(signingKey, host string, fn func(context.Context, Transaction) error, opts ...Option) http.Handler {
+	keys, err := ParseKeys(signingKey)
+	if err == nil {
+		var v *SEP12Verifier
+		if v, err = NewSEP12Verifier(keys, host, opts...); err == nil {
+			if fn == nil {
+				err = configError("nil callback function")
+			} else {
+				return v.TransactionHandler(fn)
+			}
+		}
+	}
+	panic(fmt.Errorf("kyccb.Transactions: %w", err))
 }
 
 // XGateway returns a handler for the merchant's XGateway callback URL, which
@@ -83,23 +121,78 @@ func XGateway(secret string, fn func(context.Context, XGatewayKYC) error, opts .
 
 // Handler returns a handler that authenticates SEP-12 callbacks with v and
 // passes each decoded [Customer] to fn, replying as described at [SEP12].
-// It panics with an error matching [ErrConfig] if fn is nil.
+// A transaction callback, or a body without a customer status, is answered
+// 400 ([ErrMalformedBody]). It panics with an error matching [ErrConfig] if
+// fn is nil.
 func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.Handler {
 	if fn == nil {
 		panic(&configPanic{"kyccb.SEP12Verifier.Handler", errNilFunc})
 	}
+	return v.handler(fn, nil)
+}
+
+// TransactionHandler returns a handler that authenticates SEP-6, SEP-24 and
+// SEP-31 transaction callbacks with v and passes each decoded [Transaction]
+// to fn, replying as described at [Transactions]. It panics with an error
+// matching [ErrConfig] if fn is nil.
+func (v *SEP12Verifier) TransactionHandler(fn func(context.Context, Transaction) error) http.Handler {
+	if fn == nil {
+		panic(fmt.Errorf("kyccb: TransactionHandler: %w", configError("nil callback function")))
+	}
+	return v.handler(nil, fn)
+}
+
+// CombinedHandler returns a handler for a callback URL registered both for
+// customers (SEP-12) and for transactions (SEP-6, SEP-24, SEP-31), as the
+// Anchor Platform allows: it authenticates each callback with v, passes a
+// customer's to onCustomer and a transaction's to onTransaction, and
+// replies as described at [SEP12]. Both kinds are told apart by the body
+// alone, which the signature covers: a transaction callback is
+// {"transaction": {...}} with an id, a customer callback has a status at
+// the top; a body that is neither, or both, is answered 400. It panics with
+// an error matching [ErrConfig] if either function is nil: a wallet that
+// expects one kind mounts [SEP12Verifier.Handler] or
+// [SEP12Verifier.TransactionHandler], which refuse the other.
+func (v *SEP12Verifier) CombinedHandler(onCustomer func(context.Context, Customer) error, onTransaction func(context.Context, Transaction) error) http.Handler {
+	if onCustomer == nil || onTransaction == nil {
+		panic(fmt.Errorf("kyccb: CombinedHandler: %w", configError("nil callback function")))
+	}
+	return v.handler(onCustomer, onTransaction)
+}
+
+// handler is the one request path of the three SEP-12 handlers: a nil
+// function refuses its kind of callback.
+func (v *SEP12Verifier) handler(onCustomer func(context.Context, Customer) error, onTransaction func(context.Context, Transaction) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := v.cfg.start()
 		body, at, err := v.verifyRequest(w, r)
 		if err == nil {
-			var c Customer
-			if err = decodeObject(body, &c); err == nil {
-				key := ""
-				if v.cfg.dedup.store != nil {
-					key = sep12Key(c.ID, "", r)
+			var cb sep12Body
+			if cb, err = decodeSEP12(body); err == nil {
+				ctx := withCallback(r.Context(), body, at)
+				dv := Delivery{Fingerprint: fingerprint(body)}
+				switch {
+				case cb.Transaction == nil && onCustomer != nil:
+					key := ""
+					if v.cfg.dedup.store != nil {
+						key = sep12Key(cb.ID, "", r)
+					}
+					callOnce(&v.cfg, w, r, modeSEP12, key, dv, ctx, onCustomer, cb.Customer, start)
+					return
+				case cb.Transaction != nil && onTransaction != nil:
+					tx := cb.Transaction.transaction()
+					dv.UpdatedAt = tx.UpdatedAt
+					key := ""
+					if v.cfg.dedup.store != nil {
+						key = sep12Key("", tx.ID, r)
+					}
+					callOnce(&v.cfg, w, r, modeSEP12, key, dv, ctx, onTransaction, tx, start)
+					return
+				case cb.Transaction == nil:
+					err = errNotTransaction
+				default:
+					err = errNotCustomer
 				}
-				callOnce(&v.cfg, w, r, modeSEP12, key, Delivery{Fingerprint: fingerprint(body)}, withCallback(r.Context(), body, at), fn, c, start)
-				return
 			}
 		}
 		v.cfg.reply(w, r, modeSEP12, err, start)
@@ -122,12 +215,13 @@ func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 			v.cfg.reply(w, r, modeSEP12, err, start)
 			return
 		}
-		key := ""
+		key, dv := "", Delivery{Fingerprint: fingerprint(body)}
 		if v.cfg.dedup.store != nil {
-			id, txID := callbackIDs(body)
+			var id, txID string
+			id, txID, dv.UpdatedAt = callbackIDs(body)
 			key = sep12Key(id, txID, r)
 		}
-		v.cfg.serveOnce(w, restore(r, body, at), modeSEP12, key, Delivery{Fingerprint: fingerprint(body)}, next, start)
+		v.cfg.serveOnce(w, restore(r, body, at), modeSEP12, key, dv, next, start)
 	})
 }
 

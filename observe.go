@@ -12,7 +12,8 @@ import (
 // Verdict is what a handler did with one request, as [WithObserver] sees
 // it.
 type Verdict struct {
-	// Mode is "sep12" or "xgateway".
+	// Mode is "sep12" (customer and transaction callbacks alike) or
+	// "xgateway".
 	Mode string
 	// Status is the HTTP status of the reply; in the middleware forms, the
 	// status the next handler wrote for a callback it was given.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/kyccb/kyccb"
 	"github.com/kyccb/kyccb/kyccbtest"
@@ -26,6 +27,26 @@ func ExampleSEP12Request() {
 	fmt.Println(rec.Code)
 	// Output:
 	// got cust-1 ACCEPTED
+	// 200
+}
+
+// A test of a wallet's transaction handler: a completed deposit, typed.
+func ExampleTransactionRequest() {
+	t := exampleTB{}
+	anchor := kyccbtest.NewKeyPair(t)
+	const callbackURL = "https://wallet.example.org/callbacks/tx"
+	h := kyccb.Transactions(anchor.Address, callbackURL, func(_ context.Context, tx kyccb.Transaction) error {
+		fmt.Println("got", tx.ID, tx.Kind, tx.Status, tx.AmountOut, tx.UpdatedAt.Format(time.RFC3339))
+		return nil
+	})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, kyccbtest.TransactionRequest(t, anchor.Seed, callbackURL, kyccb.Transaction{
+		ID: "tx-1", Kind: kyccb.KindDeposit, Status: kyccb.TransactionCompleted, AmountOut: "99.50",
+		UpdatedAt: time.Date(2026, 12, 2, 10, 5, 0, 0, time.UTC),
+	}))
+	fmt.Println(rec.Code)
+	// Output:
+	// got tx-1 deposit completed 99.50 2026-12-02T10:05:00Z
 	// 200
 }
 

@@ -1,10 +1,11 @@
 // Package kyccbtest builds signed and hashed KYC callbacks for tests of
 // handlers made with package kyccb: a throwaway anchor key pair
-// ([NewKeyPair]), signed SEP-12 requests ([SEP12Request], [SEP12RequestAt],
-// and [SignedRequest] for a body of your own, such as a transaction
-// callback's) and hashed XGateway requests of every callback type
-// ([XGatewayRequest]); [CustomerBody] and [XGatewayBody] give the bytes
-// alone.
+// ([NewKeyPair]), signed SEP-12 customer requests ([SEP12Request],
+// [SEP12RequestAt]), signed SEP-6, SEP-24 and SEP-31 transaction requests
+// ([TransactionRequest], [TransactionRequestAt]), [SignedRequest] for a body
+// of your own, and hashed XGateway requests of every callback type
+// ([XGatewayRequest]); [CustomerBody], [TransactionBody] and [XGatewayBody]
+// give the bytes alone.
 //
 // The requests are made with [http.NewRequest], so they serve both
 // handler.ServeHTTP with a [net/http/httptest.ResponseRecorder] and
@@ -98,6 +99,36 @@ func CustomerBody(tb testing.TB, c kyccb.Customer) []byte {
 	b, err := json.Marshal(c)
 	if err != nil {
 		tb.Fatalf("kyccbtest: encoding the customer: %v", err)
+	}
+	return b
+}
+
+// TransactionRequest returns a POST of tx to url, as the body of a SEP-6,
+// SEP-24 or SEP-31 transaction callback ({"transaction": {...}}, compact
+// JSON, as the Anchor Platform sends it), signed now by seed for a
+// callback registered at url.
+func TransactionRequest(tb testing.TB, seed, url string, tx kyccb.Transaction) *http.Request {
+	tb.Helper()
+	return SignedRequest(tb, seed, url, TransactionBody(tb, tx), time.Now())
+}
+
+// TransactionRequestAt is [TransactionRequest] signed at time at, for tests
+// of stale and future timestamps.
+func TransactionRequestAt(tb testing.TB, seed, url string, tx kyccb.Transaction, at time.Time) *http.Request {
+	tb.Helper()
+	return SignedRequest(tb, seed, url, TransactionBody(tb, tx), at)
+}
+
+// TransactionBody returns tx as the body of a transaction callback,
+// {"transaction": {...}} in compact JSON, its times in RFC 3339 and the
+// zero ones left out.
+func TransactionBody(tb testing.TB, tx kyccb.Transaction) []byte {
+	tb.Helper()
+	b, err := json.Marshal(struct {
+		Transaction kyccb.Transaction `json:"transaction"`
+	}{tx})
+	if err != nil {
+		tb.Fatalf("kyccbtest: encoding the transaction: %v", err)
 	}
 	return b
 }

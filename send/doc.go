@@ -15,9 +15,11 @@
 // A SEP-12 sender signs every attempt anew, as the Anchor Platform does:
 // "<t>.<host>.<body>" under the seed whose public key is the anchor's
 // SIGNING_KEY, with t the time of the attempt and host the callback URL's
-// host (host:port when the URL has a port). A [Signer] makes the same
-// header value apart from HTTP, for anchors with delivery code of their
-// own. [NewXGateway] plays XGateway in simulations and tests: it sets the
+// host (host:port when the URL has a port). SEP-6, SEP-24 and SEP-31
+// transaction callbacks are signed and sent the same way, with the body
+// {"transaction": {...}} that kyccb.Transactions receives. A [Signer]
+// makes the same header value apart from HTTP, for anchors with delivery
+// code of their own. [NewXGateway] plays XGateway in simulations and tests: it sets the
 // body's hash field for the merchant's secret.
 //
 // # Retries

@@ -24,7 +24,8 @@ Usage: kyccb demo
 Starts the receiver of kyccb listen on a loopback port (SEP-12 at /kyc,
 XGateway at /xgateway), acts as a Stellar anchor with a fresh key pair and
 as XGateway with a fresh secret through the sender of kyccb send, delivers
-genuine, forged, changed and stale callbacks, and prints what the receiver
+genuine, forged, changed and stale callbacks (customer callbacks, SEP-24
+transaction callbacks and XGateway's), and prints what the receiver
 decided and why, each line starting "ok" when the verdict is the one
 expected. Needs no configuration and takes no flags.
 
@@ -96,6 +97,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		b, _ := json.Marshal(kyccb.Customer{ID: id, Status: status})
 		return b
 	}
+	transaction := func(id string, status kyccb.TransactionStatus, updated time.Time) []byte {
+		b, _ := json.Marshal(map[string]kyccb.Transaction{"transaction": {ID: id, Kind: kyccb.KindDeposit, Status: status,
+			AmountIn: "100.00", AmountInAsset: "iso4217:USD", AmountOut: "98.50", AmountOutAsset: "iso4217:USD", UpdatedAt: updated.UTC().Truncate(time.Second)}})
+		return b
+	}
 	kyc := func(id string, status kyccb.XGatewayStatus, docs []string) []byte {
 		b, _ := json.Marshal(kyccb.XGatewayKYC{CallbackType: kyccb.XGatewayTypeKYC, CustomerID: id, Status: status, DocsMissing: docs})
 		return b
@@ -116,6 +122,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		{"SEP-12 body re-indented by a relay", sep12With(anchor.Seed(), now), base + "/relay", customer("c-1", kyccb.StatusAccepted), false},
 		{"SEP-12 signed 5 minutes ago", sep12With(anchor.Seed(), now.Add(-5*time.Minute)), base + "/kyc", customer("c-1", kyccb.StatusAccepted), false},
 		{"SEP-12 receiver set for another host", sep12With(anchor.Seed(), now), base + "/registered-elsewhere", customer("c-1", kyccb.StatusAccepted), false},
+		{"SEP-24 genuine transaction", sep12With(anchor.Seed(), now), base + "/kyc", transaction("tx-1", kyccb.TransactionCompleted, now), true},
+		{"SEP-24 transaction by another key", sep12With(impostor.Seed(), now), base + "/kyc", transaction("tx-1", kyccb.TransactionRefunded, now), false},
+		{"SEP-24 transaction without an id", sep12With(anchor.Seed(), now), base + "/kyc", transaction("", kyccb.TransactionCompleted, now), false},
 		{"XGateway genuine KYC callback", xgwWith(secret), base + "/xgateway", kyc("m-1", kyccb.XGatewaySoftKYCFailed, []string{"SELFIE"}), true},
 		{"XGateway hash from another secret", xgwWith("guessed-secret"), base + "/xgateway", kyc("m-1", kyccb.XGatewayFullUser, nil), false},
 	}
@@ -162,6 +171,9 @@ func demoVerdict(st style, r *report, accept bool) string {
 		return s + " (" + termSafe(r.Reason) + ")"
 	}
 	what := []string{"customer " + r.CustomerID, "status " + r.Status}
+	if r.TransactionID != "" {
+		what[0] = "transaction " + r.TransactionID
+	}
 	for _, d := range r.details {
 		what = append(what, d.label+" "+d.value)
 	}

@@ -48,7 +48,7 @@ func diagnoseSEP12(ev sep12Evidence, err error) []string {
 		return lines
 	}
 	if errors.Is(err, kyccb.ErrMalformedBody) {
-		return []string{"the signature is valid, but the body is not a JSON object with the fields of GET /customer"}
+		return []string{`the signature is valid, but the body is neither a customer callback (a JSON object with the fields of GET /customer, status among them) nor a transaction callback ({"transaction": {...}} with the fields of GET /transaction, id among them)`}
 	}
 	value := wire.SignatureValue(ev.header)
 	legacy := ev.header.Get(kyccb.LegacySignatureHeader)

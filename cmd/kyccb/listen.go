@@ -20,7 +20,8 @@ Usage: kyccb listen --mode sep12 --signing-key G... [--host HOST] [--addr 127.0.
        kyccb listen --mode xgateway --secret S [--addr 127.0.0.1:8080] [--forward URL]
 
 Runs a verifying receiver on every path of --addr and prints each callback:
-its verdict, the decoded customer and status, and for a rejection the
+its verdict, the decoded customer or transaction (SEP-6, SEP-24, SEP-31)
+and its status, and for a rejection the
 library's reason and a diagnosis (wrong host or port, another key, clock
 offset, body changed). A rejected callback's customer and status are what
 its body claims: marked "(unverified)", and in JSON under "unverified"

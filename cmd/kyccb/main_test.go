@@ -27,6 +27,9 @@ func TestDemo(t *testing.T) {
 		`ok   SEP-12 body re-indented by a relay     -> 401 rejected, as expected \(kyccb: signature does not verify: not signed by a trusted key for host "` + port + `", or the body was changed\)`,
 		`ok   SEP-12 signed 5 minutes ago            -> 401 rejected, as expected \(kyccb: signature timestamp too old: signed 5m\ds ago, tolerance 2m0s\)`,
 		`ok   SEP-12 receiver set for another host   -> 401 rejected, as expected \(kyccb: signature does not verify: valid for the request's Host header, not for the configured host "wallet\.example\.org": configure the host the callback URL was registered with\)`,
+		`ok   SEP-24 genuine transaction             -> 200 accepted, as expected \(transaction tx-1, status completed, kind deposit, amounts in 100\.00 iso4217:USD, out 98\.50 iso4217:USD, updated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)`,
+		`ok   SEP-24 transaction by another key      -> 401 rejected, as expected \(kyccb: signature does not verify: not signed by a trusted key for host "` + port + `", or the body was changed\)`,
+		`ok   SEP-24 transaction without an id       -> 400 rejected, as expected \(kyccb: malformed body: a transaction without an id\)`,
 		`ok   XGateway genuine KYC callback          -> 200 accepted, as expected \(customer m-1, status SOFT_KYC_FAILED, docs missing SELFIE\)`,
 		`ok   XGateway hash from another secret      -> 401 rejected, as expected \(kyccb: hash does not match: for a kyc callback \(wrong secret, or a field was changed\)\)`,
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -203,10 +202,9 @@ func (rc *receiver) verified(w http.ResponseWriter, r *http.Request) {
 	st.body = body
 	if rc.cfg.mode == "sep12" {
 		// The middleware refused anything but a JSON object and leaves
-		// decoding to its next handler; refuse what kyccb.SEP12 would.
-		var c kyccb.Customer
-		if json.Unmarshal(body, &c) != nil {
-			st.err = fmt.Errorf("%w: a value of the wrong type", kyccb.ErrMalformedBody)
+		// decoding to its next handler; refuse what kyccb's handlers would.
+		if _, err := decodeSEP12Callback(body); err != nil {
+			st.err = err
 			http.Error(w, http.StatusText(http.StatusBadRequest), http.StatusBadRequest)
 			return
 		}
@@ -298,7 +296,7 @@ func (rc *receiver) report(r *http.Request, st *reqState, cp *bodyCopy) *report 
 	case "sep12":
 		rep.Host = rc.cfg.host
 		rep.addSignature(r.Header, now)
-		rep.addCustomer(body)
+		rep.addSEP12(body)
 	case "xgateway":
 		var cb *kyccb.XGatewayCallback
 		if st.err == nil {

@@ -41,6 +41,10 @@ type report struct {
 	Payload      json.RawMessage `json:"payload,omitempty"` // the decoded payload, accepted callbacks only
 	Forward      *forwardResult  `json:"forward,omitempty"`
 
+	// TransactionID is read from an accepted SEP-6, SEP-24 or SEP-31
+	// callback's body, whose CallbackType is then "transaction".
+	TransactionID string `json:"transaction_id,omitempty"`
+
 	details []field // decoded fields worth a line of text
 }
 
@@ -50,6 +54,8 @@ type claims struct {
 	CustomerID   string `json:"customer_id,omitempty"`
 	Status       string `json:"status,omitempty"`
 	CallbackType string `json:"callback_type,omitempty"` // XGateway
+
+	TransactionID string `json:"transaction_id,omitempty"` // SEP-6, SEP-24, SEP-31
 }
 
 // MarshalJSON writes an accepted report as its fields say, and a rejected
@@ -66,6 +72,8 @@ func (r *report) MarshalJSON() ([]byte, error) {
 		// nil and omitempty, so they are left out.
 		CustomerID *struct{} `json:"customer_id,omitempty"`
 		Status     *struct{} `json:"status,omitempty"`
+
+		TransactionID *struct{} `json:"transaction_id,omitempty"`
 	}{plain: (*plain)(r)})
 }
 
@@ -205,7 +213,9 @@ func modeName(mode string) string {
 // fact. prefix starts the verdict line (a time stamp, for listen).
 func (r *report) writeText(w io.Writer, st style, prefix string) {
 	head := prefix + st.bold(st.verdictWord(r.accepted())) + "  " + modeName(r.Mode)
-	if r.CallbackType != "" {
+	if r.Mode == "sep12" && r.CallbackType == "transaction" {
+		head = prefix + st.bold(st.verdictWord(r.accepted())) + "  SEP-6/24/31 transaction"
+	} else if r.CallbackType != "" {
 		head += " " + termSafe(r.CallbackType)
 	}
 	head += " callback"
@@ -224,11 +234,14 @@ func (r *report) writeText(w io.Writer, st style, prefix string) {
 	if r.CustomerID != "" {
 		fs = append(fs, field{label: "customer", value: r.CustomerID})
 	}
+	if r.TransactionID != "" {
+		fs = append(fs, field{label: "transaction", value: r.TransactionID})
+	}
 	if r.Status != "" {
 		fs = append(fs, field{label: "status", value: r.Status})
 	}
 	if c := r.Unverified; c != nil {
-		for _, f := range []field{{label: "type", value: c.CallbackType}, {label: "customer", value: c.CustomerID}, {label: "status", value: c.Status}} {
+		for _, f := range []field{{label: "type", value: c.CallbackType}, {label: "customer", value: c.CustomerID}, {label: "transaction", value: c.TransactionID}, {label: "status", value: c.Status}} {
 			if f.value != "" {
 				f.value += " (unverified)"
 				f.paint = st.dim

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,8 +21,9 @@ Usage: kyccb verify --mode sep12 --signing-key G... --host HOST --header 'Signat
        kyccb verify --mode sep12 --signing-key G... --host HOST --request-file F [--at UNIX]
        kyccb verify --mode xgateway --secret S --body-file F
 
-Checks a captured callback offline, with the library's own verifier, and
-explains the verdict: for a rejection it finds what the sender did instead
+Checks a captured callback offline (a SEP-12 customer callback, a SEP-6,
+SEP-24 or SEP-31 transaction callback, or XGateway's), with the library's
+own verifier, and explains the verdict: for a rejection it finds what the sender did instead
 (signed another host or port, used another key, another clock, or signed
 the body before something re-serialized it).
 
@@ -173,15 +173,12 @@ func verifySEP12(ctx context.Context, keys kyccb.StaticKeys, host string, tolera
 	}
 	_, verr := v.Verify(ctx, wire.SignatureValue(c.header), c.body, now)
 	if verr == nil {
-		// Verify checked it is a JSON object; the handler also decodes it.
-		var cust kyccb.Customer
-		if json.Unmarshal(c.body, &cust) != nil {
-			verr = fmt.Errorf("%w: a value of the wrong type", kyccb.ErrMalformedBody)
-		}
+		// Verify checked it is a JSON object; the handlers also decode it.
+		_, verr = decodeSEP12Callback(c.body)
 	}
 	rep := reportFor("sep12", verr, now)
 	rep.addSignature(c.header, now)
-	rep.addCustomer(c.body)
+	rep.addSEP12(c.body)
 	rep.Host = checked
 	rep.details = append([]field{{label: "checked", value: fmt.Sprintf("host %q, %s", checked, keyCount(keys))}}, rep.details...)
 	if verr != nil {
