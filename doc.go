@@ -61,9 +61,10 @@
 // ([ErrMissingSignature], [ErrBadSignature], ...) with [errors.Is];
 // [HTTPStatus] gives the reply's status. Handlers reply with fixed text:
 // reply bodies never contain a secret, a signature, an expected value or the
-// error returned by your function. They log rejections, rate-limited, to
-// [log/slog]'s default logger unless [WithLogger] or [WithErrorHook] says
-// otherwise, and [WithObserver] sees every verdict, for metrics.
+// error returned by your function. They log rejections and failures,
+// rate-limited, with the path and the remote address, to [log/slog]'s
+// default logger unless [WithLogger] says otherwise. [WithErrorHook] sees
+// each reason as well, and [WithObserver] every verdict, for metrics.
 //
 // # Testing
 //

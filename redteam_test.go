@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kyccb/kyccb"
 )
@@ -133,6 +134,54 @@ func TestXGatewayNumbersAndCasedKeysRefused(t *testing.T) {
 			mw.ServeHTTP(rec, httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/xgw", strings.NewReader(tt.body)))
 			if rec.Code != tt.code || ran {
 				t.Errorf("middleware: %d, next ran %v; want %d", rec.Code, ran, tt.code)
+			}
+		})
+	}
+}
+
+// TestFailuresLoggedDespiteForgeryFlood is finding 5: five forged requests
+// spent the whole log budget of ten seconds, so the function's errors and
+// the store's failures that followed were never logged, only counted.
+// Failures of authenticated callbacks have a budget of their own now.
+func TestFailuresLoggedDespiteForgeryFlood(t *testing.T) {
+	clock := kyccb.WithClock(func() time.Time { return signedAt })
+	valid := sign(t, testSeed, testHost, customerJSON, signedAt)
+	forged := forgedRequest(t).Header.Get("Signature")
+	for _, tt := range []struct {
+		name string
+		opts []kyccb.Option
+		fn   func(context.Context, kyccb.Customer) error
+		code int
+		want error
+	}{
+		{"the function's error", nil,
+			func(context.Context, kyccb.Customer) error { return errors.New("database down") }, 500, kyccb.ErrCallback},
+		{"the store's failure", []kyccb.Option{kyccb.WithDedup(failingStore{})},
+			func(context.Context, kyccb.Customer) error { return nil }, 503, kyccb.ErrStoreUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := captureDefault(t)
+			h := kyccb.SEP12(testAddress, testHost, tt.fn, append(tt.opts, clock)...)
+			for range 100 {
+				if code := serve(h, forged, customerJSON); code != 401 {
+					t.Fatalf("a forged request got %d", code)
+				}
+			}
+			if code := serve(h, valid, customerJSON); code != tt.code {
+				t.Fatalf("the genuine callback got %d, want %d", code, tt.code)
+			}
+			var rejected, failed int
+			for _, r := range logs.all(t) {
+				switch {
+				case r["msg"] == "kyccb: callback rejected":
+					rejected++
+				case r["msg"] == "kyccb: callback failed" && r["status"] == float64(tt.code) &&
+					strings.HasPrefix(r["reason"].(string), tt.want.Error()):
+					failed++
+				}
+			}
+			if rejected != kyccb.LogBurst || failed != 1 {
+				t.Errorf("logged %d rejections and %d failures after the flood, want %d and 1", rejected, failed, kyccb.LogBurst)
 			}
 		})
 	}

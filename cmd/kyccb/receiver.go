@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -137,6 +138,9 @@ func newReceiver(cfg receiverConfig) (*receiver, error) {
 	}
 	opts := []kyccb.Option{
 		kyccb.WithClock(cfg.now),
+		// listen prints every verdict itself; the library's log would
+		// repeat them on stderr.
+		kyccb.WithLogger(slog.New(slog.DiscardHandler)),
 		kyccb.WithErrorHook(func(req *http.Request, err error) {
 			if st, ok := req.Context().Value(stateKey{}).(*reqState); ok {
 				st.err = err
