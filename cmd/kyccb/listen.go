@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -158,18 +159,21 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	st := newStyle(stdout)
-	lines := &jsonLines{w: stdout}
+	// Lines go through a bounded queue, so that a stdout that does not
+	// drain holds no reply (see output).
+	out := newOutput(stdout, *asJSON)
 	cfg.onReport = func(r *report) {
-		if *asJSON {
-			lines.write(r)
-			return
-		}
-		// One write per callback, so that concurrent ones do not mix.
 		var b bytesWriter
-		r.writeText(&b, st, st.dim(r.Time.Local().Format("15:04:05"))+"  ")
-		lines.mu.Lock()
-		stdout.Write(b)
-		lines.mu.Unlock()
+		if *asJSON {
+			js, err := json.Marshal(r)
+			if err != nil {
+				return
+			}
+			b = append(jsonSafe(js), '\n')
+		} else {
+			r.writeText(&b, st, st.dim(r.Time.Local().Format("15:04:05"))+"  ")
+		}
+		out.print(b)
 	}
 	rc, err := newReceiver(cfg)
 	if err != nil {
@@ -209,6 +213,9 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	if n := out.close(2 * time.Second); n > 0 {
+		fmt.Fprintf(stderr, "%s not printed: standard output did not keep up\n", plural(n, "callback"))
 	}
 	fmt.Fprintln(stderr, "stopped")
 	return nil
