@@ -32,6 +32,15 @@
 // signatures made without any secret verify, are refused wherever a key
 // enters.
 //
+// A host configured with a port, such as "wallet.example.org:8443", also
+// accepts a signature over the same host without its port: the Anchor
+// Platform and django-polaris sign host:port when the callback URL has
+// one, the Kotlin wallet SDK signs the bare host. Both name the wallet
+// itself, so no one gains a callback the anchor did not sign for it. The
+// reverse does not hold: a host configured without a port accepts no
+// signature over host:port. The command's "kyccb verify" says which form
+// a captured signature covers.
+//
 // The signature covers neither the path nor the query of the callback URL: a
 // callback signed for /kyc/user-A is just as valid at /kyc/user-B. Take the
 // customer from the verified body, never from the URL, and if you register
