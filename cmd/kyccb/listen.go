@@ -46,6 +46,12 @@ diagnoses bodies up to 64 KiB, at most 10 at once and 5 a second, and
 says "diagnosis skipped" for the others; "all" diagnoses every rejection,
 for a receiver only you can reach; "off" prints the library's reason only.
 
+Replies never wait for long on standard output: while it keeps up, a
+reply goes out once its callback is printed; when it stalls (a pager at
+its prompt, Ctrl-S, a pipe nobody reads), replies go out at once, up to
+1 MiB of lines wait, and the lines beyond that are dropped, counted in the
+output once it drains ({"not_printed": N} with --json) and on stopping.
+
 --anchor-domain reads the signing key from the SIGNING_KEY of the anchor's
 stellar.toml instead, and reads it again when a signature fails (a key
 rotation), at most every --refresh-interval. The domain is a host name,
