@@ -313,7 +313,7 @@ func TestXGatewayNumbersRefused(t *testing.T) {
 // authenticated what such an application reads as bob's callback.
 func TestXGatewayCaseMappedKeys(t *testing.T) {
 	// The attack works against an application that upper-cases keys.
-	if strings.ToUpper("customerıd") != strings.ToUpper("customerId") || strings.EqualFold("customerıd", "customerId") {
+	if strings.ToUpper("customerıd") != "CUSTOMERID" || strings.EqualFold("customerıd", "customerId") {
 		t.Fatal("dotless i no longer upper-cases to I, or EqualFold now folds it")
 	}
 	tests := []struct{ name, key string }{
