@@ -40,8 +40,12 @@ var outputLimits = struct {
 // the output when it drains and on stopping. It is safe for concurrent
 // use.
 type output struct {
-	w    io.Writer
-	json bool
+	w      io.Writer
+	json   bool
+	limits struct {
+		maxQueuedBytes          int
+		stallAfter, maxLineWait time.Duration
+	}
 
 	mu       sync.Mutex
 	cond     *sync.Cond // signalled when the queue gains a line or closes
@@ -64,7 +68,7 @@ type outLine struct {
 }
 
 func newOutput(w io.Writer, asJSON bool) *output {
-	o := &output{w: w, json: asJSON, stalled: make(chan struct{}), finished: make(chan struct{})}
+	o := &output{w: w, json: asJSON, stalled: make(chan struct{}), finished: make(chan struct{}), limits: outputLimits}
 	o.cond = sync.NewCond(&o.mu)
 	go o.run()
 	return o
@@ -75,7 +79,7 @@ func newOutput(w io.Writer, asJSON bool) *output {
 // does not fit in the queue is dropped and counted, without waiting.
 func (o *output) print(line []byte) {
 	o.mu.Lock()
-	if o.closing || o.queued+len(line) > outputLimits.maxQueuedBytes {
+	if o.closing || o.queued+len(line) > o.limits.maxQueuedBytes {
 		o.dropped++
 		o.total++
 		o.cond.Signal()
@@ -90,7 +94,7 @@ func (o *output) print(line []byte) {
 	o.cond.Signal()
 	o.mu.Unlock()
 
-	t := time.NewTimer(outputLimits.maxLineWait)
+	t := time.NewTimer(o.limits.maxLineWait)
 	defer t.Stop()
 	select {
 	case <-l.done:
@@ -128,7 +132,7 @@ func (o *output) run() {
 		o.writing = true
 		o.mu.Unlock()
 
-		watch := time.AfterFunc(outputLimits.stallAfter, func() { close(stalled) })
+		watch := time.AfterFunc(o.limits.stallAfter, func() { close(stalled) })
 		if l.droppedBefore > 0 {
 			o.w.Write(o.droppedLine(l.droppedBefore))
 		}
