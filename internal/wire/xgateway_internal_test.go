@@ -17,7 +17,12 @@ func caseImages(r rune) []rune {
 		once = append(once, f)
 	}
 	for _, m := range maps {
-		once = append(once, m(r))
+		if c := m(r); c != r {
+			once = append(once, c)
+		}
+	}
+	if len(once) == 0 {
+		return nil // most runes have no case
 	}
 	out := once
 	for _, s := range once {
