@@ -188,7 +188,8 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 
 	// The reply is held back until the verdict is reported, so whoever
-	// sent the callback finds it reported when the reply arrives.
+	// sent the callback finds it reported when the reply arrives. (listen's
+	// onReport waits for its line only while stdout keeps up: see output.)
 	rec := &heldReply{header: http.Header{}}
 	rc.next.ServeHTTP(rec, r)
 	rep := rc.report(r, st, cp)
