@@ -36,6 +36,28 @@
 // signatures made without any secret verify, are refused wherever a key
 // enters.
 //
+// A host configured with a port, such as "wallet.example.org:8443", also
+// accepts a signature over the same host without its port: the Anchor
+// Platform and django-polaris sign host:port when the callback URL has
+// one, the Kotlin wallet SDK signs the bare host. Both name the wallet
+// itself, so no one gains a callback the anchor did not sign for it. The
+// reverse does not hold: a host configured without a port accepts no
+// signature over host:port. The command's "kyccb verify" says which form
+// a captured signature covers.
+//
+// The signature covers neither the path nor the query of the callback URL: a
+// callback signed for /kyc/user-A is just as valid at /kyc/user-B. Take the
+// customer from the verified body, never from the URL, and if you register
+// one URL per customer, check that the body's id is the one the URL names.
+//
+// XGateway callbacks carry a base64 SHA-512 "hash" field over selected fields
+// and the merchant's secret; see [XGatewayHash]. This is a plain hash without a
+// timestamp: anyone who saw one KYC callback for a customer can replay it, or
+// send any status for that customer. Treat an XGateway callback as a hint,
+// deduplicate it and confirm through XGateway's API before anything
+// irreversible, such as acting on a reversal of FULL_USER.
+// [XGatewayVerifier.Verify] says what else the hash cannot tell apart.
+//
 // # Transactions
 //
 // An anchor signs the callbacks of its transactions (SEP-6 and SEP-24
@@ -57,19 +79,6 @@
 // is processed as it comes, and the order, where it matters, is the
 // anchor's GET /transaction.
 //
-// The signature covers neither the path nor the query of the callback URL: a
-// callback signed for /kyc/user-A is just as valid at /kyc/user-B. Take the
-// customer from the verified body, never from the URL, and if you register
-// one URL per customer, check that the body's id is the one the URL names.
-//
-// XGateway callbacks carry a base64 SHA-512 "hash" field over selected fields
-// and the merchant's secret; see [XGatewayHash]. This is a plain hash without a
-// timestamp: anyone who saw one KYC callback for a customer can replay it, or
-// send any status for that customer. Treat an XGateway callback as a hint,
-// deduplicate it and confirm through XGateway's API before anything
-// irreversible, such as acting on a reversal of FULL_USER.
-// [XGatewayVerifier.Verify] says what else the hash cannot tell apart.
-//
 // # Duplicates
 //
 // Both senders retry, and replicas behind a load balancer each receive some
@@ -86,9 +95,10 @@
 // ([ErrMissingSignature], [ErrBadSignature], ...) with [errors.Is];
 // [HTTPStatus] gives the reply's status. Handlers reply with fixed text:
 // reply bodies never contain a secret, a signature, an expected value or the
-// error returned by your function. They log rejections, rate-limited, to
-// [log/slog]'s default logger unless [WithLogger] or [WithErrorHook] says
-// otherwise, and [WithObserver] sees every verdict, for metrics.
+// error returned by your function. They log rejections and failures,
+// rate-limited, with the path and the remote address, to [log/slog]'s
+// default logger unless [WithLogger] says otherwise. [WithErrorHook] sees
+// each reason as well, and [WithObserver] every verdict, for metrics.
 //
 // # Testing
 //

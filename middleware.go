@@ -286,8 +286,10 @@ func (v *XGatewayVerifier) Handler(fn func(context.Context, XGatewayKYC) error) 
 // body restored byte for byte; [RawBody] works on the request's context.
 // Rejected requests get the replies described at [XGateway] and never reach
 // next; with [WithDedup], duplicates are answered without reaching next.
-// A body next receives is read alike by every JSON parser: it has no
-// duplicate key and no key that differs from a field's name only in case.
+// A body next receives is read alike by every JSON parser, and by code
+// that compares keys after changing their case: it has no duplicate key,
+// no key that becomes a field's name under a change of case, and no
+// number where XGateway sends a string (see [XGatewayVerifier.Verify]).
 func (v *XGatewayVerifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := v.cfg.start()

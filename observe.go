@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Verdict is what a handler did with one request, as [WithObserver] sees
@@ -105,17 +106,22 @@ func (c *config) start() time.Time {
 }
 
 // report passes err, the reason for a reply with status code, to the hook
-// and the logger.
+// and the logger, independently: a hook added for metrics does not turn
+// the log off.
 func (c *config) report(r *http.Request, mode string, code int, err error) {
 	if c.onError != nil {
 		c.onError(r, err)
 	}
 	l := c.logger
 	if l == nil {
-		if c.onError != nil {
-			return
-		}
 		l = slog.Default()
+	}
+	// Failures of callbacks that passed authentication have a budget of
+	// their own, so that a flood of forgeries, which anyone can send,
+	// cannot keep them out of the log.
+	budget := c.rejections
+	if authenticated(err) {
+		budget = c.failures
 	}
 	level, msg := slog.LevelWarn, "kyccb: callback rejected"
 	switch {
@@ -131,21 +137,61 @@ func (c *config) report(r *http.Request, mode string, code int, err error) {
 	case code < 300:
 		msg = "kyccb: callback processed with a store failure"
 	}
-	if !l.Enabled(r.Context(), level) || !c.log.allow(l) {
+	if !l.Enabled(r.Context(), level) || !budget.allow(l) {
 		return
 	}
-	l.LogAttrs(r.Context(), level, msg, slog.String("mode", mode), slog.Int("status", code), slog.String("reason", err.Error()))
+	// The path and the remote address say which endpoint and which peer.
+	// Both are request data (a proxy middleware may set RemoteAddr from a
+	// header): they go in attributes, which slog's handlers quote and
+	// escape, and are cut to a bounded length. The path is logged in its
+	// escaped form, which is printable ASCII.
+	l.LogAttrs(r.Context(), level, msg, slog.String("mode", mode), slog.Int("status", code),
+		slog.String("path", bounded(r.URL.EscapedPath(), maxLoggedPath)),
+		slog.String("remote", bounded(r.RemoteAddr, maxLoggedRemote)),
+		slog.String("reason", err.Error()))
 }
 
-// Logging limits: at most logBurst records per logWindow. A variable so
-// that tests can shorten it.
+// authenticated reports whether err, a reason report was given, is about
+// a callback that passed authentication: the function failed, the dedup
+// store failed, or another delivery for the customer is running. No forged
+// request can produce these.
+func authenticated(err error) bool {
+	return errors.Is(err, ErrCallback) || errors.Is(err, ErrStoreUnavailable) || errors.Is(err, ErrDuplicateInProgress)
+}
+
+// How much of a request's path and remote address a log record keeps.
+const (
+	maxLoggedPath   = 200
+	maxLoggedRemote = 64
+)
+
+// bounded returns s cut to at most n bytes, on a character boundary, with
+// "..." after what was cut.
+func bounded(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// Logging limits: at most logBurst records per logWindow for rejections,
+// and as many again for failures of authenticated callbacks. A variable
+// so that tests can shorten it.
 var logWindow = 10 * time.Second
 
 const logBurst = 5
 
-// rejectLog limits how many records a handler writes, so that a flood of
-// forged requests cannot flood the log, and says how many it left out.
-type rejectLog struct {
+// logBudget limits how many records a handler writes of one kind, so that
+// a flood of forged requests cannot flood the log, and says how many it
+// left out. A handler has one for rejections and one for failures of
+// authenticated callbacks.
+type logBudget struct {
+	summary string // the message of the record that counts what was left out
+
 	mu      sync.Mutex
 	start   time.Time // of the current window
 	n       int       // records written in it
@@ -154,8 +200,14 @@ type rejectLog struct {
 	logger  *slog.Logger
 }
 
+// The summaries of the two budgets.
+const (
+	rejectionSummary = "kyccb: more callbacks rejected than are logged; they were counted"
+	failureSummary   = "kyccb: more callback failures than are logged; they were counted"
+)
+
 // allow reports whether one more record may be written to l now.
-func (rl *rejectLog) allow(l *slog.Logger) bool {
+func (rl *logBudget) allow(l *slog.Logger) bool {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	now := time.Now()
@@ -176,11 +228,11 @@ func (rl *rejectLog) allow(l *slog.Logger) bool {
 
 // flush writes one record saying how many were left out, and opens a new
 // window.
-func (rl *rejectLog) flush() {
+func (rl *logBudget) flush() {
 	rl.mu.Lock()
 	n, l, window := rl.dropped, rl.logger, logWindow
 	rl.dropped, rl.armed, rl.n, rl.start = 0, false, 0, time.Now()
 	rl.mu.Unlock()
-	l.LogAttrs(context.Background(), slog.LevelWarn, "kyccb: more callbacks rejected or failed than are logged; they were counted",
+	l.LogAttrs(context.Background(), slog.LevelWarn, rl.summary,
 		slog.Int("not_logged", n), slog.Duration("within", window))
 }

@@ -85,17 +85,72 @@ func TestRejectionsLoggedByDefault(t *testing.T) {
 }
 
 func TestNoDefaultLogWhenOptedOut(t *testing.T) {
-	for name, opt := range map[string]kyccb.Option{
-		"a discarding logger": kyccb.WithLogger(slog.New(slog.DiscardHandler)),
-		"an error hook":       kyccb.WithErrorHook(func(*http.Request, error) {}),
+	logs := captureDefault(t)
+	h := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
+		kyccb.WithClock(func() time.Time { return signedAt }), kyccb.WithLogger(slog.New(slog.DiscardHandler)))
+	h.ServeHTTP(httptest.NewRecorder(), forgedRequest(t))
+	if got := logs.all(t); len(got) != 0 {
+		t.Errorf("logged %v", got)
+	}
+}
+
+// TestErrorHookKeepsDefaultLog is issue 19's item 10: a hook added for
+// metrics turned the default log off. The two are independent now.
+func TestErrorHookKeepsDefaultLog(t *testing.T) {
+	logs := captureDefault(t)
+	var hooked []error
+	h := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
+		kyccb.WithClock(func() time.Time { return signedAt }),
+		kyccb.WithErrorHook(func(_ *http.Request, err error) { hooked = append(hooked, err) }))
+	h.ServeHTTP(httptest.NewRecorder(), forgedRequest(t))
+	if len(hooked) != 1 || !errors.Is(hooked[0], kyccb.ErrBadSignature) {
+		t.Errorf("the hook saw %v, want one ErrBadSignature", hooked)
+	}
+	got := logs.all(t)
+	if len(got) != 1 || got[0]["msg"] != "kyccb: callback rejected" || got[0]["status"] != float64(401) {
+		t.Errorf("with a hook, slog.Default has %v, want the rejection", got)
+	}
+}
+
+// TestLogSaysWhichEndpoint is issue 19's item 11: a record says which
+// path and which peer, as escaped attributes of bounded length, since
+// both are request data.
+func TestLogSaysWhichEndpoint(t *testing.T) {
+	hostile := "/kyc/\x1b[32maccepted\u2028\u202e" + strings.Repeat("a", 5000)
+	for _, handler := range []struct {
+		name string
+		new  func(io.Writer) slog.Handler
+	}{
+		{"text", func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, nil) }},
+		{"JSON", func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) }},
 	} {
-		t.Run(name, func(t *testing.T) {
-			logs := captureDefault(t)
+		t.Run(handler.name, func(t *testing.T) {
+			var out bytes.Buffer
 			h := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
-				kyccb.WithClock(func() time.Time { return signedAt }), opt)
-			h.ServeHTTP(httptest.NewRecorder(), forgedRequest(t))
-			if got := logs.all(t); len(got) != 0 {
-				t.Errorf("logged %v", got)
+				kyccb.WithClock(func() time.Time { return signedAt }), kyccb.WithLogger(slog.New(handler.new(&out))))
+			r := forgedRequest(t)
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			if !strings.Contains(out.String(), "path=/kyc ") && !strings.Contains(out.String(), `"path":"/kyc"`) {
+				t.Errorf("the record does not name the path: %s", out.String())
+			}
+			if !strings.Contains(out.String(), "192.0.2.1:1234") {
+				t.Errorf("the record does not name the remote address: %s", out.String())
+			}
+
+			out.Reset()
+			r = forgedRequest(t)
+			r.URL.Path = strings.NewReplacer(`\x1b`, "\x1b", `\u2028`, "\u2028", `\u202e`, "\u202e").Replace(hostile)
+			r.RemoteAddr = "\x1b[2J" + strings.Repeat("b", 1000)
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			line := out.String()
+			if strings.ContainsAny(line, "\x1b\u2028\u202e") {
+				t.Errorf("the record holds the path's or the address's raw control characters: %q", line)
+			}
+			if !strings.Contains(line, "/kyc/%1B%5B32maccepted%E2%80%A8%E2%80%AE") {
+				t.Errorf("the record does not hold the path escaped: %q", line)
+			}
+			if len(line) > 1000 || strings.Contains(line, strings.Repeat("a", 300)) || strings.Contains(line, strings.Repeat("b", 100)) {
+				t.Errorf("the record holds %d bytes: the path or the address is not cut", len(line))
 			}
 		})
 	}

@@ -24,9 +24,10 @@ type config struct {
 	tolerance time.Duration
 	maxBody   int64
 	onError   func(*http.Request, error)
-	logger    *slog.Logger // nil: slog.Default(), unless onError is set
+	logger    *slog.Logger // nil: slog.Default()
 	observer  func(*http.Request, Verdict)
-	log       *rejectLog
+
+	rejections, failures *logBudget
 
 	onTransaction func(context.Context, XGatewayTransaction) error
 	onBankAccount func(context.Context, XGatewayBankAccount) error
@@ -45,10 +46,11 @@ func (c *config) fail(format string, args ...any) {
 // "XGateway".
 func newConfig(mode string, opts []Option) (config, error) {
 	c := config{
-		now:       time.Now,
-		tolerance: DefaultTolerance,
-		maxBody:   DefaultMaxBodyBytes,
-		log:       new(rejectLog),
+		now:        time.Now,
+		tolerance:  DefaultTolerance,
+		maxBody:    DefaultMaxBodyBytes,
+		rejections: &logBudget{summary: rejectionSummary},
+		failures:   &logBudget{summary: failureSummary},
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -124,7 +126,9 @@ func WithMaxBodyBytes(n int64) Option {
 // middleware forms, a store failure known only once next has replied is
 // reported after), so keep it quick; it must be safe for concurrent use.
 //
-// A handler with a hook and no [WithLogger] logs nothing itself.
+// The hook does not change what is logged: a handler with a hook still
+// logs as [WithLogger] says (to [slog.Default] without it). To log nothing,
+// add WithLogger(slog.New(slog.DiscardHandler)).
 func WithErrorHook(hook func(*http.Request, error)) Option {
 	return func(c *config) {
 		if hook == nil {
@@ -139,15 +143,19 @@ func WithErrorHook(hook func(*http.Request, error)) Option {
 // rejection at level Warn, a failure of the callback function or of the
 // service (500, 503) at level Error, and a delivery deferred while another
 // for the same customer runs at level Debug, each with the mode, the reply
-// status and the reason.
+// status, the request's path (escaped, and cut to 200 bytes), its remote
+// address and the reason.
 //
-// Without WithLogger and without [WithErrorHook], handlers log to
-// [slog.Default], so that a wrong host, a key rotation or a clock problem
-// shows up in the logs rather than only as 401s. Either way, at most a few
-// records are written every ten seconds; the rest are counted, and one
-// record at the end of the ten seconds says how many were left out, so a
-// flood of forgeries cannot flood the log. To log nothing, pass a logger
-// that discards, such as slog.New(slog.DiscardHandler).
+// Without WithLogger, handlers log to [slog.Default], so that a wrong
+// host, a key rotation or a clock problem shows up in the logs rather than
+// only as 401s; [WithErrorHook] does not change that. At most five
+// rejections are logged every ten seconds, and apart from them at most
+// five failures of callbacks that passed authentication (the function's
+// errors, the [WithDedup] store's failures), so that a flood of forgeries
+// can neither flood the log nor crowd those failures out of it. The rest
+// are counted, and one record at the end of the ten seconds says how many
+// were left out. To log nothing, pass a logger that discards, such as
+// slog.New(slog.DiscardHandler).
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) {
 		if l == nil {

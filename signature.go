@@ -68,7 +68,9 @@ const (
 )
 
 // NewSEP12Verifier returns a verifier that trusts keys for callbacks
-// registered at host (a host, host:port, or the callback URL itself). It
+// registered at host (a host, host:port, or the callback URL itself); a
+// host with a port also accepts signatures over the host without it, as
+// the package documentation explains. It
 // returns an error matching [ErrConfig] for a nil source, a [StaticKeys]
 // that is empty or holds an unusable key, an unusable host, or an option
 // that does not apply to SEP-12. A host is unusable when no callback URL

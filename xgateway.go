@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 
@@ -35,9 +36,18 @@ type XGatewayCallback struct {
 
 // XGatewayVerifier checks XGateway callback hashes for one merchant secret.
 // It is safe for concurrent use. Build it with [NewXGatewayVerifier].
+//
+// A verifier, or a copy of one, prints and logs without its secret (see
+// [XGatewayVerifier.String]).
 type XGatewayVerifier struct {
-	secret string
-	cfg    config
+	// matches checks a hash over fields. The secret lives in its closure
+	// and nowhere else: fmt prints a func as an address with every verb,
+	// even in an unexported field it prints without calling String, and
+	// reflection cannot reach what it captured. A string field, or a
+	// pointer to one, would print with some verb (%+v of the value; %s,
+	// whose bad-verb fallback prints what a pointer points to).
+	matches func(hash string, fields ...string) bool
+	cfg     config
 }
 
 // NewXGatewayVerifier returns a verifier for callbacks hashed with secret,
@@ -53,7 +63,10 @@ func NewXGatewayVerifier(secret string, opts ...Option) (*XGatewayVerifier, erro
 	if err != nil {
 		return nil, err
 	}
-	return &XGatewayVerifier{secret: secret, cfg: cfg}, nil
+	matches := func(hash string, fields ...string) bool {
+		return wire.XGatewayHashMatches(hash, secret, fields...)
+	}
+	return &XGatewayVerifier{matches: matches, cfg: cfg}, nil
 }
 
 func checkXGatewaySecret(secret string) error {
@@ -66,28 +79,43 @@ func checkXGatewaySecret(secret string) error {
 	return nil
 }
 
-// String describes v without its secret.
-func (v *XGatewayVerifier) String() string { return "kyccb.XGatewayVerifier{secret: redacted}" }
+// The methods that print a verifier have value receivers, so that they hold
+// for a copy (fmt.Sprintf("%+v", *v), a configuration struct holding a
+// verifier by value) as well as for the pointer.
 
-// GoString describes v without its secret, for %#v.
-func (v *XGatewayVerifier) GoString() string { return v.String() }
+const xgwVerifierText = "kyccb.XGatewayVerifier{secret: redacted}"
 
-// LogValue describes v without its secret, for log/slog.
-func (v *XGatewayVerifier) LogValue() slog.Value { return slog.StringValue(v.String()) }
+// String returns "kyccb.XGatewayVerifier{secret: redacted}".
+func (XGatewayVerifier) String() string { return xgwVerifierText }
+
+// GoString returns what String does, for %#v.
+func (XGatewayVerifier) GoString() string { return xgwVerifierText }
+
+// Format prints what String returns, for every verb of package fmt (%x and
+// %d included), so that no verb prints the verifier field by field.
+func (XGatewayVerifier) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, xgwVerifierText) }
+
+// LogValue logs what String returns, for log/slog's handlers.
+func (XGatewayVerifier) LogValue() slog.Value { return slog.StringValue(xgwVerifierText) }
 
 // Verify authenticates body, the raw body of an XGateway callback, and
 // returns it decoded. It reads the top level of the body strictly, so that
-// what it authenticates is what any JSON parser reads: a body with a
-// duplicate key, or a key that differs from a field's name only in case or
-// by Unicode folding ("CUSTOMERID", "cuſtomerId"), is refused. It checks
-// the hash before decoding anything but the hashed fields, so a forged body
-// costs a scan of its bytes and no allocation for its size.
+// what it authenticates is what any JSON parser, and any application that
+// compares keys after changing their case, reads: a body with a duplicate
+// key, or a key that becomes a field's name under a change of case
+// ("CUSTOMERID", "cuſtomerId", "customerıd" with a dotless i, "ﬆatus"), is
+// refused, and so is a number where XGateway sends a string (a parser that
+// reads numbers as doubles reads customer 12345678901234567890 as
+// 12345678901234567000). It checks the hash before decoding anything but
+// the hashed fields, so a forged body costs a scan of its bytes and no
+// allocation for its size.
 //
 // The error matches [ErrMalformedBody] when body is not exactly one JSON
-// object read alike by every parser, or a value has the wrong type;
-// [ErrUnknownCallbackType] for a type whose hashed fields are unknown;
-// [ErrMissingHash] when the hash is absent; and [ErrBadHash] when it is
-// wrong, or when a hashed field is not in the form XGateway sends it. The
+// object read alike by every parser, or a value has the wrong type (a
+// number for a string included); [ErrUnknownCallbackType] for a type whose
+// hashed fields are unknown; [ErrMissingHash] when the hash is absent; and
+// [ErrBadHash] when it is wrong, or when a hashed field is not in the form
+// XGateway sends it (a string; a currency code; a decimal amount). The
 // comparison takes the same time wherever the hashes differ.
 //
 // The hashed fields are joined with ".", so one hash could verify other
@@ -120,7 +148,7 @@ func (v *XGatewayVerifier) Verify(body []byte) (XGatewayCallback, error) {
 	if ferr != nil {
 		return XGatewayCallback{}, fmt.Errorf("%w: %w", ErrBadHash, ferr)
 	}
-	if !wire.XGatewayHashMatches(hash, v.secret, fields...) {
+	if !v.matches(hash, fields...) {
 		return XGatewayCallback{}, fmt.Errorf("%w: for a %s callback (wrong secret, or a field was changed)", ErrBadHash, x.Type())
 	}
 	cb, err := decodeXGateway(&x, hash)

@@ -482,9 +482,21 @@ func TestXGatewaySender(t *testing.T) {
 	if len(d.Attempts) != 2 || d.Attempts[0].StatusCode != 503 || d.StatusCode != 200 || d.Attempts[0].Signature != "" {
 		t.Fatalf("attempts %+v, status %d; want 503 then 200, no signature", d.Attempts, d.StatusCode)
 	}
-	tx := `{"callbackType":"transaction","id":"tx-1","customerId":null,"amount":12.50,"currency":"EUR","status":"SUCCESS"}`
+	tx := `{"callbackType":"transaction","id":"tx-1","customerId":null,"amount":"12.50","currency":"EUR","status":"SUCCESS"}`
 	if _, err := s.Send(t.Context(), srv.URL, []byte(tx)); err != nil {
 		t.Fatalf("Send transaction: %v", err)
+	}
+	// XGateway sends strings; a number, which the receiver refuses, is
+	// refused before anything is sent.
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return hits
+	}
+	before := count()
+	numeric := strings.Replace(tx, `"12.50"`, `12.50`, 1)
+	if _, err := s.Send(t.Context(), srv.URL, []byte(numeric)); !errors.Is(err, kyccb.ErrMalformedBody) || count() != before {
+		t.Errorf("Send of a numeric amount: %v after %d requests, want ErrMalformedBody and none", err, count()-before)
 	}
 
 	wantKYC := []kyccb.XGatewayKYC{{

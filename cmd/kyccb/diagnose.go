@@ -370,6 +370,16 @@ func keyNames(keys []ed25519.PublicKey) string {
 	return "any of the trusted keys " + strings.Join(names, ", ")
 }
 
+// hashedNumber reports whether a field x's type hashes is a JSON number.
+func hashedNumber(x *wire.XGateway) bool {
+	for _, k := range wire.XGatewayHashedKeys(x.Type()) {
+		if v := x.Raw(k); len(v) > 0 && (v[0] == '-' || '0' <= v[0] && v[0] <= '9') {
+			return true
+		}
+	}
+	return false
+}
+
 // diagnoseXGateway explains err, the library's reason for rejecting an
 // XGateway callback with this body, received by a merchant with secret.
 func diagnoseXGateway(secret, method string, body []byte, err error) []string {
@@ -379,7 +389,7 @@ func diagnoseXGateway(secret, method string, body []byte, err error) []string {
 	x, perr := wire.ParseXGateway(body)
 	switch {
 	case errors.Is(perr, wire.ErrAmbiguousKey):
-		return []string{"the body has a key twice, or a key that differs from a field's name only in case: parsers would read it differently, so it never verifies (" + perr.Error() + ")"}
+		return []string{"the body has a key twice, or a key that becomes a field's name when its case is changed (CUSTOMERID, customerıd with a dotless i): parsers and apps would read it differently, so it never verifies (" + perr.Error() + ")"}
 	case perr != nil && bytes.Contains(body, []byte("=")) && !bytes.ContainsAny(body, "{}"):
 		return []string{"the body looks form-encoded (a=b&c=d): XGateway sends a JSON object"}
 	case perr != nil && errors.Is(err, kyccb.ErrBadHash):
@@ -398,6 +408,9 @@ func diagnoseXGateway(secret, method string, body []byte, err error) []string {
 		return nil
 	}
 	if _, ferr := x.HashedFields(); ferr != nil {
+		if hashedNumber(&x) {
+			return []string{"a hashed field is a JSON number: XGateway sends strings, and a parser that reads numbers as doubles would read another value (12345678901234567890 as 12345678901234567000), so it never verifies (" + ferr.Error() + ")"}
+		}
 		return []string{"a hashed field is not in XGateway's form, so the hash could be read as another callback's (" + ferr.Error() + ")"}
 	}
 	hash, _ := x.Hash()

@@ -151,18 +151,23 @@ func TestDiagnoseXGateway(t *testing.T) {
 		hash string
 		typ  string // replaces callbackType when set
 		want string
+		set  map[string]any // fields set in the body besides
 	}{
-		{"hex", strings.ToUpper(hex.EncodeToString(sum("tx-1.N/A.10.00.EUR." + testSecret))), "", "the hash is hex"},
-		{"URL-safe base64", base64.RawURLEncoding.EncodeToString(sum("tx-1.N/A.10.00.EUR." + testSecret)), "", "URL-safe or unpadded base64"},
-		{"a secret read with its newline", b64(sum("tx-1.N/A.10.00.EUR." + testSecret + "\n")), "", "white space after it"},
-		{"another callback type's fields", b64(sum(".EUR." + testSecret)), "", "over the fields of a bank_account callback"},
-		{"an empty customerId for N/A", b64(sum("tx-1..10.00.EUR." + testSecret)), "", "hashed an empty customerId"},
-		{"HMAC", b64(mac.Sum(nil)), "", "HMAC-SHA512"},
-		{"no secret", b64(sum("tx-1.N/A.10.00.EUR")), "", "leaves out the secret"},
-		{"SHA-256", b64(s256[:]), "", "SHA-256"},
-		{"another secret", b64(sum("tx-1.N/A.10.00.EUR.other")), "", "made with another secret"},
-		{"an unknown callback type", b64(sum("x")), "refund", `callbackType is "refund"`},
-		{"no hash", "", "", "no hash field"},
+		{"hex", strings.ToUpper(hex.EncodeToString(sum("tx-1.N/A.10.00.EUR." + testSecret))), "", "the hash is hex", nil},
+		{"URL-safe base64", base64.RawURLEncoding.EncodeToString(sum("tx-1.N/A.10.00.EUR." + testSecret)), "", "URL-safe or unpadded base64", nil},
+		{"a secret read with its newline", b64(sum("tx-1.N/A.10.00.EUR." + testSecret + "\n")), "", "white space after it", nil},
+		{"another callback type's fields", b64(sum(".EUR." + testSecret)), "", "over the fields of a bank_account callback", nil},
+		{"an empty customerId for N/A", b64(sum("tx-1..10.00.EUR." + testSecret)), "", "hashed an empty customerId", nil},
+		{"HMAC", b64(mac.Sum(nil)), "", "HMAC-SHA512", nil},
+		{"no secret", b64(sum("tx-1.N/A.10.00.EUR")), "", "leaves out the secret", nil},
+		{"SHA-256", b64(s256[:]), "", "SHA-256", nil},
+		{"another secret", b64(sum("tx-1.N/A.10.00.EUR.other")), "", "made with another secret", nil},
+		{"an unknown callback type", b64(sum("x")), "refund", `callbackType is "refund"`, nil},
+		{"no hash", "", "", "no hash field", nil},
+		{"a numeric amount", b64(sum("tx-1.N/A.10.00.EUR." + testSecret)), "", "a hashed field is a JSON number",
+			map[string]any{"amount": json.Number("10.00")}},
+		{"a key with a dotless i", b64(sum("tx-1.N/A.10.00.EUR." + testSecret)), "", "customerıd with a dotless i",
+			map[string]any{"ıd": "tx-2"}},
 	}
 	v, err := kyccb.NewXGatewayVerifier(testSecret)
 	if err != nil {
@@ -176,6 +181,9 @@ func TestDiagnoseXGateway(t *testing.T) {
 			}
 			if tt.typ != "" {
 				obj["callbackType"] = tt.typ
+			}
+			for k, v := range tt.set {
+				obj[k] = v
 			}
 			body, err := json.Marshal(obj)
 			if err != nil {

@@ -464,7 +464,12 @@ func TestTermSafe(t *testing.T) {
 		{"a\x00b\tc\nd\re\x1bf\x7f", `a\x00b\x09c\x0ad\x0de\x1bf\x7f`},
 		{"csi \u009b and a lone \x9b byte", `csi \u009b and a lone \x9b byte`},
 		{"\u202ageh\u202e \u2066x\u2069 \u200e\u200f\u061c", `\u202ageh\u202e \u2066x\u2069 \u200e\u200f\u061c`},
-		{"\u2028 and \u00a0 stay", "\u2028 and \u00a0 stay"},
+		{"\u00a0 and \u3000 stay", "\u00a0 and \u3000 stay"},
+		// Separators and invisible format characters (issue 18).
+		{"line\u2028para\u2029end", `line\u2028para\u2029end`},
+		{"c\u200b-1 c\u200c-1 c\u200d-1 c\u2060-1 \ufeffc-1 c\u00ad-1", `c\u200b-1 c\u200c-1 c\u200d-1 c\u2060-1 \ufeffc-1 c\u00ad-1`},
+		{"tag\U000e0041\U000e007f", `tag\U000e0041\U000e007f`},
+		{"\u180e\u2061\ufff9", `\u180e\u2061\ufff9`},
 	}
 	for _, tt := range tests {
 		if got := termSafe(tt.in); got != tt.want {
@@ -474,5 +479,15 @@ func TestTermSafe(t *testing.T) {
 	js := jsonSafe([]byte("{\"a\":\"x\u202e\u009b\x7f\xff\"}"))
 	if hasRawControl(string(js)) || string(js) != `{"a":"x\u202e\u009b\u007f\ufffd"}` {
 		t.Errorf("jsonSafe: %s", js)
+	}
+	in := "x\u200b\ufeff\U000e0041y"
+	raw, err := json.Marshal(map[string]string{"a": in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js = jsonSafe(raw)
+	var back map[string]string
+	if string(js) != `{"a":"x\u200b\ufeff\udb40\udc41y"}` || json.Unmarshal(js, &back) != nil || back["a"] != in {
+		t.Errorf("jsonSafe of invisible characters: %s, decoding to %q", js, back["a"])
 	}
 }

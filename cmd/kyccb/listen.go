@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -50,6 +51,12 @@ can reach the port could make listen do that work: "cheap" (the default)
 diagnoses bodies up to 64 KiB, at most 10 at once and 5 a second, and
 says "diagnosis skipped" for the others; "all" diagnoses every rejection,
 for a receiver only you can reach; "off" prints the library's reason only.
+
+Replies never wait for long on standard output: while it keeps up, a
+reply goes out once its callback is printed; when it stalls (a pager at
+its prompt, Ctrl-S, a pipe nobody reads), replies go out at once, up to
+1 MiB of lines wait, and the lines beyond that are dropped, counted in the
+output once it drains ({"not_printed": N} with --json) and on stopping.
 
 --anchor-domain reads the signing key from the SIGNING_KEY of the anchor's
 stellar.toml instead, and reads it again when a signature fails (a key
@@ -171,18 +178,21 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	st := newStyle(stdout)
-	lines := &jsonLines{w: stdout}
+	// Lines go through a bounded queue, so that a stdout that does not
+	// drain holds no reply (see output).
+	out := newOutput(stdout, *asJSON)
 	cfg.onReport = func(r *report) {
-		if *asJSON {
-			lines.write(r)
-			return
-		}
-		// One write per callback, so that concurrent ones do not mix.
 		var b bytesWriter
-		r.writeText(&b, st, st.dim(r.Time.Local().Format("15:04:05"))+"  ")
-		lines.mu.Lock()
-		stdout.Write(b)
-		lines.mu.Unlock()
+		if *asJSON {
+			js, err := json.Marshal(r)
+			if err != nil {
+				return
+			}
+			b = append(jsonSafe(js), '\n')
+		} else {
+			r.writeText(&b, st, st.dim(r.Time.Local().Format("15:04:05"))+"  ")
+		}
+		out.print(b)
 	}
 	rc, err := newReceiver(cfg)
 	if err != nil {
@@ -225,6 +235,9 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	if n := out.close(2 * time.Second); n > 0 {
+		fmt.Fprintf(stderr, "%s not printed: standard output did not keep up\n", plural(n, "callback"))
 	}
 	fmt.Fprintln(stderr, "stopped")
 	return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -137,6 +138,9 @@ func newReceiver(cfg receiverConfig) (*receiver, error) {
 	}
 	opts := []kyccb.Option{
 		kyccb.WithClock(cfg.now),
+		// listen prints every verdict itself; the library's log would
+		// repeat them on stderr.
+		kyccb.WithLogger(slog.New(slog.DiscardHandler)),
 		kyccb.WithErrorHook(func(req *http.Request, err error) {
 			if st, ok := req.Context().Value(stateKey{}).(*reqState); ok {
 				st.err = err
@@ -184,7 +188,8 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 
 	// The reply is held back until the verdict is reported, so whoever
-	// sent the callback finds it reported when the reply arrives.
+	// sent the callback finds it reported when the reply arrives. (listen's
+	// onReport waits for its line only while stdout keeps up: see output.)
 	rec := &heldReply{header: http.Header{}}
 	rc.next.ServeHTTP(rec, r)
 	rep := rc.report(r, st, cp)

@@ -34,6 +34,7 @@ type report struct {
 	CallbackType string          `json:"callback_type,omitempty"` // XGateway
 	Unverified   *claims         `json:"unverified,omitempty"`    // what a rejected callback's body claims
 	Host         string          `json:"host,omitempty"`          // SEP-12: the host checked against
+	SignedHost   string          `json:"signed_host,omitempty"`   // SEP-12, verify: the host an accepted signature covers
 	SignedAt     int64           `json:"signed_at,omitempty"`     // SEP-12: the header's t
 	AgeSeconds   *int64          `json:"age_s,omitempty"`         // SEP-12: clock minus t
 	Diagnosis    []string        `json:"diagnosis,omitempty"`

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -57,16 +59,22 @@ type field struct {
 	lines        []string // used instead of value when not nil
 }
 
-// termSafe returns s with every character that can steer a terminal
-// written out as an escape: C0 controls (new line and tab included), DEL,
-// C1 controls and bytes that are not UTF-8 as \xNN, and the Unicode
-// direction controls (U+061C, U+200E, U+200F, U+202A-U+202E and
-// U+2066-U+2069) as \uNNNN. Request paths, unverified bodies, replies and
-// anchors' messages are the sender's text: unescaped, an ESC sequence or a
-// carriage return in one could paint a fake "accepted" line, and a
-// right-to-left override could reverse what follows. Every printer of text
-// output passes what it did not write itself through termSafe, before
-// colouring it.
+// termSafe returns s with every character that can steer a terminal or
+// hide in it written out as an escape: C0 controls (new line and tab
+// included), DEL, C1 controls and bytes that are not UTF-8 as \xNN; the
+// line and paragraph separators U+2028 and U+2029, and every format
+// character (Unicode category Cf: the direction controls U+061C, U+200E,
+// U+200F, U+202A-U+202E and U+2066-U+2069, the zero-width space, joiners
+// and word joiner U+200B-U+200D and U+2060, the byte order mark U+FEFF,
+// the soft hyphen, the tag characters) as \uNNNN or \U00NNNNNN. Request
+// paths, unverified bodies, replies and anchors' messages are the
+// sender's text: unescaped, an ESC sequence or a carriage return in one
+// could paint a fake "accepted" line, a right-to-left override could
+// reverse what follows, a line separator could break a line where the
+// terminal or a log viewer does, and a zero-width character could make two
+// different ids look alike. (An emoji joined with U+200D shows escaped:
+// the price of the rule.) Every printer of text output passes what it did
+// not write itself through termSafe, before colouring it.
 func termSafe(s string) string {
 	i := 0
 	for i < len(s) {
@@ -86,6 +94,8 @@ func termSafe(s string) string {
 		switch {
 		case r == utf8.RuneError && n == 1, r < 0x80 && unsafeRune(r, n):
 			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unsafeRune(r, n) && r > 0xffff:
+			fmt.Fprintf(&b, `\U%08x`, r)
 		case unsafeRune(r, n):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
@@ -104,10 +114,12 @@ func unsafeRune(r rune, n int) bool {
 		return true
 	case r < 0x20, r >= 0x7f && r <= 0x9f:
 		return true
-	case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+	case r < 0xa0:
+		return false
+	case r == 0x2028, r == 0x2029:
 		return true
 	}
-	return false
+	return unicode.Is(unicode.Cf, r)
 }
 
 // wrapWidth is where writeFields wraps long values: diagnoses are
@@ -182,8 +194,9 @@ func (j *jsonLines) write(v any) error {
 }
 
 // jsonSafe escapes, in JSON that encoding/json wrote, what it leaves raw
-// but a terminal showing the line would obey: DEL, the C1 controls and the
-// direction controls of termSafe, as \uNNNN. (encoding/json escapes the C0
+// but a terminal showing the line would obey or hide: DEL, the C1
+// controls and the format characters of termSafe, as \uNNNN (a UTF-16
+// pair beyond U+FFFF). (encoding/json escapes the C0
 // controls itself, and writes bytes that are not UTF-8 as U+FFFD.) Outside
 // strings such JSON is ASCII, so every match is inside a string, where
 // \uNNNN means the same character: the JSON decodes to the same values.
@@ -206,6 +219,9 @@ func jsonSafe(js []byte) []byte {
 		switch {
 		case r == utf8.RuneError && n == 1:
 			b.WriteString(`\ufffd`)
+		case r > 0xffff && unsafeRune(r, n):
+			r1, r2 := utf16.EncodeRune(r) // JSON escapes are UTF-16
+			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
 		case r >= 0x20 && unsafeRune(r, n):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -180,7 +181,13 @@ func verifySEP12(ctx context.Context, keys kyccb.StaticKeys, host string, tolera
 	rep.addSignature(c.header, now)
 	rep.addSEP12(c.body)
 	rep.Host = checked
-	rep.details = append([]field{{label: "checked", value: fmt.Sprintf("host %q, %s", checked, keyCount(keys))}}, rep.details...)
+	head := []field{{label: "checked", value: fmt.Sprintf("host %q, %s", checked, keyCount(keys))}}
+	if verr == nil {
+		signed, what := signedHost(keys, checked, c.header, c.body)
+		rep.SignedHost = signed
+		head = append(head, field{label: "signed for", value: fmt.Sprintf("host %q (%s)", signed, what)})
+	}
+	rep.details = append(head, rep.details...)
 	if verr != nil {
 		rep.Diagnosis = diagnoseSEP12(sep12Evidence{
 			keys: keys, host: checked, tolerance: tolerance, now: now, method: http.MethodPost,
@@ -188,6 +195,34 @@ func verifySEP12(ctx context.Context, keys kyccb.StaticKeys, host string, tolera
 		}, verr)
 	}
 	return rep, nil
+}
+
+// signedHost returns the host the signature of an accepted callback
+// covers, and what it is: the configured host, or the configured host
+// without its port, which the library accepts as well since some senders
+// (the Kotlin wallet SDK) sign that.
+func signedHost(keys []ed25519.PublicKey, host string, header http.Header, body []byte) (string, string) {
+	const configured = "the configured host"
+	bare := wire.BareHost(host)
+	if bare == "" {
+		return host, configured
+	}
+	t, s, err := wire.SplitSignature(wire.SignatureValue(header))
+	if err != nil {
+		return host, configured
+	}
+	sig, err := wire.DecodeSignature(s)
+	if err != nil {
+		return host, configured
+	}
+	verifies := func(h string) bool {
+		msg := wire.SignedMessage(nil, t, h, body)
+		return slices.ContainsFunc(keys, func(k ed25519.PublicKey) bool { return ed25519.Verify(k, msg, sig) })
+	}
+	if !verifies(host) && verifies(bare) {
+		return bare, "the configured host without its port, which kyccb accepts too: some senders, such as the Kotlin wallet SDK, sign it"
+	}
+	return host, configured
 }
 
 func keyCount(keys []ed25519.PublicKey) string {

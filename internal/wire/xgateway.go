@@ -28,19 +28,20 @@ var (
 	// escape or values nested deeper than 128 levels.
 	ErrSyntax = errors.New("not a single valid JSON object")
 
-	// ErrAmbiguousKey: a top-level key appears twice, differs from a known
-	// field only in case or Unicode folding, or the object has more
+	// ErrAmbiguousKey: a top-level key appears twice, is a known field
+	// under a change of case (see [ParseXGateway]), or the object has more
 	// distinct unknown keys than are checked for duplicates (64). Other
-	// JSON parsers would read such a body differently from this one.
+	// JSON parsers, or applications that compare keys after changing their
+	// case, would read such a body differently from this one.
 	ErrAmbiguousKey = errors.New("ambiguous top-level key")
 
 	// ErrUnknownCallbackType: callbackType is not one of the
 	// XGatewayType constants, so the hashed fields are unknown.
 	ErrUnknownCallbackType = errors.New("unknown callback type")
 
-	// ErrFieldFormat: callbackType, hash or a hashed field is not a string,
-	// number or null, or a hashed field breaks the rule that keeps one
-	// hash from verifying other field values (see [XGateway.HashedFields]).
+	// ErrFieldFormat: callbackType, hash or a hashed field is not a string
+	// or null, or a hashed field breaks the rule that keeps one hash from
+	// verifying other field values (see [XGateway.HashedFields]).
 	ErrFieldFormat = errors.New("field breaks its format rule")
 )
 
@@ -81,10 +82,11 @@ var xgwKeys = [xgwKeyCount]string{
 	"iban", "bic", "accountNumber", "sortCode", "country",
 }
 
-// xgwKeyBytes are xgwKeys as byte slices, for bytes.EqualFold.
-var xgwKeyBytes = func() (b [xgwKeyCount][]byte) {
+// xgwLowerKeys are xgwKeys in lower case, which is how xgwCaseIndex
+// compares them.
+var xgwLowerKeys = func() (b [xgwKeyCount]string) {
 	for i, k := range xgwKeys {
-		b[i] = []byte(k)
+		b[i] = strings.ToLower(k)
 	}
 	return b
 }()
@@ -166,10 +168,11 @@ const (
 	// allocating. XGateway sends none today.
 	xgwMaxUnknown = 64
 
-	// xgwFoldMax is the longest key, in bytes, that can equal a known key
-	// under Unicode folding: the longest known key has 22 letters, and no
-	// rune that folds to an ASCII letter takes more than 3 bytes (the
-	// Kelvin sign K does). A test checks both.
+	// xgwFoldMax is the longest key, in bytes, that can be a known key
+	// under a change of case: the longest known key has 22 letters, and
+	// every rune that case-maps onto ASCII letters stands for at least one
+	// of them in at most 3 bytes (the Kelvin sign K and the ligatures do).
+	// A test checks both.
 	xgwFoldMax = 3 * 22
 )
 
@@ -200,10 +203,15 @@ type XGateway struct {
 //   - top-level keys are compared exactly after JSON unescaping:
 //     "\u0063allbackType" is callbackType;
 //   - a top-level key given twice is refused, and so is a key that is not
-//     a known field (see [XGatewayKeys]) but equals one under
-//     [strings.EqualFold], the Unicode case folding that encoding/json
-//     matches struct fields with ("CUSTOMERID", "cuſtomerId");
-//   - callbackType and hash are strings, numbers or null.
+//     a known field (see [XGatewayKeys]) but becomes one when its case is
+//     changed: under [strings.EqualFold], the Unicode case folding that
+//     encoding/json matches struct fields with ("CUSTOMERID",
+//     "cuſtomerId"), and under the upper-, lower- and title-case mappings
+//     that applications compare keys with, in Go, JavaScript or Python,
+//     Turkish rules included: "customerıd" (U+0131), "customerİd"
+//     (U+0130), "kycProceßingStatus" and "ﬆatus" are refused;
+//   - callbackType and hash are strings or null. (XGateway sends every
+//     value as a string; see [XGateway.String] for the others.)
 //
 // The error matches [ErrSyntax], [ErrAmbiguousKey] or [ErrFieldFormat].
 // Nested values are checked but not decoded or remembered: ParseXGateway
@@ -270,7 +278,7 @@ func ParseXGateway(body []byte) (XGateway, error) {
 	}
 	// Type and Hash have no error result: check their kinds here.
 	for _, k := range [...]int{xgwCallbackType, xgwHash} {
-		if v := x.raw(k); v != nil && !xgwIsScalar(v[0]) {
+		if v := x.raw(k); v != nil && !xgwIsStringOrNull(v[0]) {
 			return XGateway{}, fmt.Errorf("%w: %s is not a string", ErrFieldFormat, xgwKeys[k])
 		}
 	}
@@ -298,15 +306,88 @@ func (x *XGateway) record(key []byte, escaped bool, at int, v xgwSpan, unknown *
 			x.vals[k] = v
 			return nil
 		}
-		if len(name) <= xgwFoldMax {
-			for k, known := range xgwKeyBytes {
-				if bytes.EqualFold(name, known) {
-					return fmt.Errorf("%w: a key equals %s under case folding", ErrAmbiguousKey, xgwKeys[k])
-				}
-			}
+		if k := xgwCaseIndex(name); k >= 0 {
+			return fmt.Errorf("%w: a key is %s under a change of case", ErrAmbiguousKey, xgwKeys[k])
 		}
 	}
 	return unknown.add(x.body, key, escaped, at)
+}
+
+// xgwCaseIndex returns the index of the known key that name, which is not
+// one, becomes under a change of case, or -1. Known keys are ASCII
+// letters, so name must be letters too, each one an ASCII letter or a
+// rune that some case mapping or folding turns into ASCII letters: those
+// are listed in xgwCaseASCII.
+func xgwCaseIndex(name []byte) int {
+	if len(name) > xgwFoldMax {
+		return -1
+	}
+	var buf [xgwFoldMax]byte
+	n := 0
+	for i := 0; i < len(name); {
+		c := name[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case 'a' <= c && c <= 'z':
+			case 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			default:
+				return -1
+			}
+			if n == len(buf) {
+				return -1
+			}
+			buf[n] = c
+			n++
+			i++
+			continue
+		}
+		r, w := utf8.DecodeRune(name[i:])
+		s := xgwCaseASCII(r)
+		if s == "" || n+len(s) > len(buf) {
+			return -1
+		}
+		n += copy(buf[n:], s)
+		i += w
+	}
+	for k, lower := range xgwLowerKeys {
+		if string(buf[:n]) == lower {
+			return k
+		}
+	}
+	return -1
+}
+
+// xgwCaseASCII returns the lower-case ASCII letters that r, a rune beyond
+// ASCII, becomes under a change of case, or "". These are every rune whose
+// simple mappings (Go's unicode.ToUpper, ToLower, ToTitle, SimpleFold and
+// their Turkish forms) or full mappings (SpecialCasing.txt, which
+// JavaScript's toUpperCase and Python's upper use) give only ASCII
+// letters; a test derives the first kind from package unicode.
+func xgwCaseASCII(r rune) string {
+	switch r {
+	case 0x0131, 0x0130: // ı dotless i upper-cases to I; İ lower-cases to i in Go
+		return "i"
+	case 0x017F: // ſ long s upper-cases to S
+		return "s"
+	case 0x212A: // K Kelvin sign lower-cases to k
+		return "k"
+	case 0x00DF, 0x1E9E: // ß upper-cases to SS; ẞ lower-cases to ß
+		return "ss"
+	case 0xFB00:
+		return "ff"
+	case 0xFB01:
+		return "fi"
+	case 0xFB02:
+		return "fl"
+	case 0xFB03:
+		return "ffi"
+	case 0xFB04:
+		return "ffl"
+	case 0xFB05, 0xFB06: // ﬅ and ﬆ
+		return "st"
+	}
+	return ""
 }
 
 // xgwUnknownKeys remembers the unknown top-level keys of one body, as the
@@ -362,9 +443,12 @@ func xgwMustIndex(name string) int {
 }
 
 // String returns the top-level value of name, one of [XGatewayKeys], as a
-// string: a JSON string decoded, a number as its literal text, and "" for
-// null or an absent key. For other JSON values the error matches
-// [ErrFieldFormat]. It panics for names that are not known keys.
+// string: a JSON string decoded, and "" for null or an absent key. For
+// other JSON values, numbers included, the error matches [ErrFieldFormat]:
+// XGateway sends every value as a string, and a number such as
+// 12345678901234567890 or 1e5 would read as another value in a parser that
+// reads numbers as doubles (JavaScript, Python, encoding/json into any).
+// It panics for names that are not known keys.
 //
 // A string without escapes costs one allocation, the copy; an escaped one
 // costs one more at most.
@@ -387,10 +471,8 @@ func (x *XGateway) str(k int) (string, error) {
 		return xgwUnescape(s), nil
 	case c == 'n':
 		return "", nil
-	case c == '-' || '0' <= c && c <= '9':
-		return string(v), nil
 	}
-	return "", fmt.Errorf("%w: %s is not a string, number or null", ErrFieldFormat, xgwKeys[k])
+	return "", fmt.Errorf("%w: %s is not a string or null", ErrFieldFormat, xgwKeys[k])
 }
 
 // Type returns the callbackType, "" if it is absent or null.
@@ -427,8 +509,9 @@ func (x *XGateway) Hash() (hash string, ok bool) {
 //
 // Values are read as by [XGateway.String]. The error matches
 // [ErrUnknownCallbackType] for another callbackType, and [ErrFieldFormat]
-// for a hashed value that is not a string, number or null, or that breaks
-// these rules:
+// for a hashed value that is not a string or null (a number is refused:
+// the hash covers its text, which other parsers read as another number),
+// or that breaks these rules:
 //
 //   - currency is a currency code: 2 to 12 of A-Z and 0-9, as in ISO 4217
 //     and crypto tickers such as USDT;
@@ -706,8 +789,10 @@ func xgwHex4(b []byte) rune {
 	return r
 }
 
-func xgwIsScalar(c byte) bool {
-	return c == '"' || c == 'n' || c == '-' || '0' <= c && c <= '9'
+// xgwIsStringOrNull reports whether the value starting with c is a string
+// or null.
+func xgwIsStringOrNull(c byte) bool {
+	return c == '"' || c == 'n'
 }
 
 // xgwSkipScalar checks the string, number, true, false or null at b[i].

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/kyccb/kyccb/internal/wire"
 )
@@ -22,6 +23,8 @@ func FuzzParseXGateway(f *testing.F) {
 	}
 	for _, body := range []string{xgwKYC, xgwTransaction, xgwBankAccount,
 		`{"callbackType":"kyc","\u0063ustomerId":"a\ud83d\ude00","cuſtomerId":1,"customerId":null}`,
+		`{"callbackType":"kyc","customerId":"alice","customerıd":"bob","ıd":1,"id":2,"İD":3,"ﬆatus":4,"docsMißing":5}`,
+		`{"callbackType":"kyc","customerId":12345678901234567890,"id":1e5,"hash":"x"}`,
 		`{"info":[[{"a":[1e5,-0.5,true,false,null,"\/"]}]]}`} {
 		f.Add([]byte(body))
 	}
@@ -75,8 +78,26 @@ func FuzzParseXGateway(f *testing.F) {
 	})
 }
 
+// xgwFullCase applies the full case mappings of SpecialCasing.txt that
+// give ASCII letters only, which JavaScript and Python apply and Go does
+// not.
+var xgwFullCase = strings.NewReplacer("ß", "ss", "\u1e9e", "ss", "\ufb00", "ff", "\ufb01", "fi",
+	"\ufb02", "fl", "\ufb03", "ffi", "\ufb04", "ffl", "\ufb05", "st", "\ufb06", "st")
+
+// xgwCasings returns key as applications may compare it: upper- and
+// lower-cased by Go, by Go's Turkish rules, and with the full mappings.
+func xgwCasings(key string) []string {
+	tr := unicode.TurkishCase
+	out := []string{key, strings.ToUpper(key), strings.ToLower(key), strings.ToTitle(key),
+		strings.ToUpperSpecial(tr, key), strings.ToLowerSpecial(tr, key), xgwFullCase.Replace(key)}
+	for _, s := range out[1:] {
+		out = append(out, strings.ToLower(s), strings.ToUpper(s), xgwFullCase.Replace(s))
+	}
+	return out
+}
+
 // xgwCheckKeys fails t if body, a JSON object, has a duplicate top-level
-// key or a key that folds to a known key without being it.
+// key or a key that a change of case makes a known key without being it.
 func xgwCheckKeys(t *testing.T, body []byte) {
 	t.Helper()
 	var m map[string]json.RawMessage
@@ -96,8 +117,13 @@ func xgwCheckKeys(t *testing.T, body []byte) {
 		key := tok.(string)
 		n++
 		for _, k := range wire.XGatewayKeys() {
-			if key != k && strings.EqualFold(key, k) {
-				t.Fatalf("%q: accepted key %q, which folds to %s", body, key, k)
+			if key == k {
+				continue
+			}
+			for _, cased := range xgwCasings(key) {
+				if strings.EqualFold(cased, k) {
+					t.Fatalf("%q: accepted key %q, which a change of case makes %s", body, key, k)
+				}
 			}
 		}
 		var skip json.RawMessage

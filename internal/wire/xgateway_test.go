@@ -68,8 +68,6 @@ func TestParseXGatewayGenuine(t *testing.T) {
 			"kyc", []string{"c"}},
 		{"a KYC callback with a null customer id",
 			`{"callbackType":"kyc","customerId":null,"hash":"HASH"}`, "kyc", []string{""}},
-		{"a KYC callback with a numeric customer id",
-			`{"callbackType":"kyc","customerId":12345,"hash":"HASH"}`, "kyc", []string{"12345"}},
 		{"escapes in values",
 			`{"callbackType":"kyc","customerId":"Zo\u00eb-\u540d\ud83d\ude00\"\\\/\b\f\n\r\t","hash":"HASH"}`,
 			"kyc", []string{"Zoë-名😀\"\\/\b\f\n\r\t"}},
@@ -86,9 +84,6 @@ func TestParseXGatewayGenuine(t *testing.T) {
 		{"a transaction without customer id",
 			`{"callbackType":"transaction","id":"1","amount":"5","currency":"USDT","hash":"HASH"}`,
 			"transaction", []string{"1", "N/A", "5", "USDT"}},
-		{"a transaction with numbers as literal text",
-			`{"callbackType":"transaction","id":77,"customerId":1234,"amount":12.50,"currency":"BTC","hash":"HASH"}`,
-			"transaction", []string{"77", "1234", "12.50", "BTC"}},
 		{"a negative amount and a dotted customer id",
 			`{"callbackType":"transaction","id":"tx-9","customerId":"bob@example.org","amount":"-3.00","currency":"ETH","hash":"HASH"}`,
 			"transaction", []string{"tx-9", "bob@example.org", "-3.00", "ETH"}},
@@ -254,6 +249,111 @@ func TestXGatewayParserDifferential(t *testing.T) {
 	}
 }
 
+// TestXGatewayNumbersRefused is finding 3 of the second round: the hash
+// covers the literal text of a number, which a parser that reads numbers
+// as doubles (JavaScript, Python, encoding/json into any) reads as another
+// value: customer 12345678901234567890 as 12345678901234567000, 1e5 as
+// 100000. XGateway sends every value as a string, so a number is refused
+// wherever a string is expected.
+func TestXGatewayNumbersRefused(t *testing.T) {
+	// The attack works against a parser that reads numbers as doubles.
+	var m map[string]any
+	if err := json.Unmarshal([]byte(`{"customerId":12345678901234567890}`), &m); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(m["customerId"]); got == "12345678901234567890" {
+		t.Fatalf("a double reads the id exactly (%s): no attack to refuse", got)
+	}
+	tests := []struct{ name, body string }{
+		{"a big numeric customer id", `{"callbackType":"kyc","customerId":12345678901234567890,"hash":"HASH"}`},
+		{"a numeric customer id with an exponent", `{"callbackType":"kyc","customerId":1e5,"hash":"HASH"}`},
+		{"a small numeric customer id", `{"callbackType":"kyc","customerId":12345,"hash":"HASH"}`},
+		{"a numeric transaction id", `{"callbackType":"transaction","id":77,"customerId":"c","amount":"1","currency":"USD","hash":"HASH"}`},
+		{"a numeric customer in a transaction", `{"callbackType":"transaction","id":"77","customerId":1e5,"amount":"1","currency":"USD","hash":"HASH"}`},
+		{"a numeric amount", `{"callbackType":"transaction","id":"77","customerId":"c","amount":12.50,"currency":"USD","hash":"HASH"}`},
+		{"a numeric currency", `{"callbackType":"bank_account","customerId":"c","currency":12,"hash":"HASH"}`},
+		{"a numeric customer in a bank account", `{"callbackType":"bank_account","customerId":-0,"currency":"USD","hash":"HASH"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			x, err := wire.ParseXGateway([]byte(tt.body))
+			if err != nil {
+				t.Fatalf("ParseXGateway: %v (the refusal belongs to HashedFields, so that it is a bad hash)", err)
+			}
+			// Hash the fields as their literal text, as a forger would.
+			fields := x.FieldsAs(x.Type(), "N/A")
+			for i, k := range wire.XGatewayHashedKeys(x.Type()) {
+				if raw := x.Raw(k); len(raw) > 0 && raw[0] != '"' {
+					fields[i] = string(raw)
+				}
+			}
+			body := xgwWithHash(tt.body, fields...)
+			if _, _, err := xgwRead(body); !errors.Is(err, wire.ErrFieldFormat) {
+				t.Fatalf("got %v, want ErrFieldFormat", err)
+			}
+		})
+	}
+	// Other fields are refused as numbers too: String has no number form.
+	x, err := wire.ParseXGateway([]byte(`{"callbackType":"kyc","customerId":"c","status":1,"orderId":2e3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"status", "orderId"} {
+		if _, err := x.String(k); !errors.Is(err, wire.ErrFieldFormat) {
+			t.Errorf("String(%s) of a number: %v, want ErrFieldFormat", k, err)
+		}
+	}
+}
+
+// TestXGatewayCaseMappedKeys is finding 4 of the second round: a key that
+// is not a known field but becomes one when an application changes its
+// case (Go's strings.ToUpper, JavaScript's toUpperCase, Python's upper,
+// a Turkish locale's lower case) was accepted, because only
+// strings.EqualFold was checked, and it misses these. Alice's hash then
+// authenticated what such an application reads as bob's callback.
+func TestXGatewayCaseMappedKeys(t *testing.T) {
+	// The attack works against an application that upper-cases keys.
+	if strings.ToUpper("customerıd") != "CUSTOMERID" || strings.EqualFold("customerıd", "customerId") {
+		t.Fatal("dotless i no longer upper-cases to I, or EqualFold now folds it")
+	}
+	tests := []struct{ name, key string }{
+		{"dotless i (U+0131)", "customerıd"},
+		{"dotless i, escaped", `customer\u0131d`},
+		{"dotted capital I (U+0130)", "customerİd"},
+		{"dotted capital I among capitals", "CUSTOMERİD"},
+		{"dotless i beside id", "ıd"},
+		{"dotted capital I beside id", "İD"},
+		{"dotless i in another key", "ınvoiceId"},
+		{"long s (U+017F)", "cuſtomerId"},
+		{"Kelvin sign (U+212A)", "\u212aycRejectLabel"},
+		{"sharp s (U+00DF) for ss", "kycProceßingStatus"},
+		{"capital sharp s (U+1E9E) for ss", "docsMi\u1e9eing"},
+		{"the st ligature (U+FB06)", "\ufb06atus"},
+		{"the long s t ligature (U+FB05) inside a key", "cu\ufb05omerId"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"callbackType":"kyc","customerId":"alice","` + tt.key + `":"bob","hash":"h"}`
+			if !json.Valid([]byte(body)) {
+				t.Fatal("test body is not valid JSON")
+			}
+			_, err := wire.ParseXGateway([]byte(body))
+			if !errors.Is(err, wire.ErrAmbiguousKey) {
+				t.Fatalf("got %v, want ErrAmbiguousKey", err)
+			}
+			if strings.Contains(err.Error(), "bob") || strings.ContainsFunc(err.Error(), func(r rune) bool { return r >= 0x80 }) {
+				t.Errorf("error text %q quotes the input", err)
+			}
+		})
+	}
+	// Keys that merely hold such runes are unknown keys, not refused.
+	for _, key := range []string{"ı", "straße", "ﬆ", "customerıdx", "İD2"} {
+		if _, err := wire.ParseXGateway([]byte(`{"callbackType":"kyc","` + key + `":1}`)); err != nil {
+			t.Errorf("unknown key %q: %v", key, err)
+		}
+	}
+}
+
 func xgwUnknownKeys(n int) string {
 	var b strings.Builder
 	b.WriteString(`{"callbackType":"kyc"`)
@@ -330,7 +430,7 @@ func TestXGatewaySplits(t *testing.T) {
 func TestXGatewayFieldRules(t *testing.T) {
 	amounts := map[string]bool{
 		`"0"`: true, `"12"`: true, `"12.5"`: true, `"-12.50"`: true, `"007"`: true, `"\u0031"`: true,
-		`12.5`: true, `-0`: true,
+		`12.5`: false, `-0`: false,
 		`""`: false, `null`: false, `"1e5"`: false, `1e5`: false, `"+5"`: false, `".5"`: false, `"5."`: false,
 		`"-"`: false, `"1,000"`: false, `" 5"`: false, `"5 "`: false, `"0x10"`: false, `"1.2.3"`: false,
 		`"٣"`: false, `"NaN"`: false, `"--5"`: false,
@@ -342,7 +442,7 @@ func TestXGatewayFieldRules(t *testing.T) {
 		}
 	}
 	currencies := map[string]bool{
-		`"USD"`: true, `"USDT"`: true, `"E2"`: true, `"ABCDEFGHIJKL"`: true, `12`: true, `"1INCH"`: true,
+		`"USD"`: true, `"USDT"`: true, `"E2"`: true, `"ABCDEFGHIJKL"`: true, `12`: false, `"1INCH"`: true,
 		`""`: false, `null`: false, `"U"`: false, `"usd"`: false, `"Usd"`: false, `"ABCDEFGHIJKLM"`: false,
 		`"US D"`: false, `"US-D"`: false, `"USD\n"`: false, `"ＵＳＤ"`: false, `1.5`: false,
 	}
@@ -356,7 +456,7 @@ func TestXGatewayFieldRules(t *testing.T) {
 			}
 		}
 	}
-	ids := map[string]bool{`"77"`: true, `""`: true, `null`: true, `"a-b_c"`: true, `7`: true,
+	ids := map[string]bool{`"77"`: true, `""`: true, `null`: true, `"a-b_c"`: true, `7`: false,
 		`"7.7"`: false, `"."`: false, `7.7`: false, `"\u002e"`: false}
 	for id, ok := range ids {
 		body := `{"callbackType":"transaction","id":` + id + `,"amount":"1","currency":"USD"}`
@@ -374,7 +474,8 @@ func TestXGatewayRefusals(t *testing.T) {
 	}{
 		{"an unknown callback type", `{"callbackType":"KYC","customerId":"c"}`, wire.ErrUnknownCallbackType},
 		{"a callback type with a space", `{"callbackType":"kyc ","customerId":"c"}`, wire.ErrUnknownCallbackType},
-		{"a numeric callback type", `{"callbackType":1,"customerId":"c"}`, wire.ErrUnknownCallbackType},
+		{"a numeric callback type", `{"callbackType":1,"customerId":"c"}`, wire.ErrFieldFormat},
+		{"a numeric hash", `{"callbackType":"kyc","customerId":"c","hash":1}`, wire.ErrFieldFormat},
 		{"a null callback type", `{"callbackType":null,"customerId":"c"}`, wire.ErrUnknownCallbackType},
 		{"no callback type", `{"customerId":"c"}`, wire.ErrUnknownCallbackType},
 		{"an object callback type", `{"callbackType":{"kyc":1},"customerId":"c"}`, wire.ErrFieldFormat},
@@ -516,13 +617,13 @@ func TestXGatewayValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	strs := map[string]string{"customerId": `a"b`, "status": "", "amount": "-1.5E3", "orderId": ""}
+	strs := map[string]string{"customerId": `a"b`, "status": "", "orderId": ""}
 	for name, want := range strs {
 		if got, err := x.String(name); err != nil || got != want {
 			t.Errorf("String(%q) = %q, %v; want %q", name, got, err, want)
 		}
 	}
-	for _, name := range []string{"docsMissing", "info", "kycRejectLabel"} {
+	for _, name := range []string{"docsMissing", "info", "kycRejectLabel", "amount"} {
 		if _, err := x.String(name); !errors.Is(err, wire.ErrFieldFormat) {
 			t.Errorf("String(%q): %v, want ErrFieldFormat", name, err)
 		}
@@ -675,16 +776,14 @@ func xgwCompare(t *testing.T, x wire.XGateway, body []byte) {
 	}
 }
 
-// xgwFlex decodes raw as String is documented to: a string, a number as
-// its text, null as "".
+// xgwFlex decodes raw as String is documented to: a string, null as "",
+// and anything else, numbers included, an error.
 func xgwFlex(raw json.RawMessage) (string, error) {
 	if raw == nil {
 		return "", nil
 	}
 	var v any
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
+	if err := json.Unmarshal(raw, &v); err != nil {
 		return "", err
 	}
 	switch v := v.(type) {
@@ -692,10 +791,8 @@ func xgwFlex(raw json.RawMessage) (string, error) {
 		return "", nil
 	case string:
 		return v, nil
-	case json.Number:
-		return string(v), nil
 	}
-	return "", errors.New("not a string, number or null")
+	return "", errors.New("not a string or null")
 }
 
 // xgwRandomBody returns a valid JSON object with known and unknown keys,

@@ -43,7 +43,8 @@ var (
 
 	// ErrChallenge: the challenge is not a SEP-10 challenge for this
 	// anchor's home domain, web auth domain and network, this account and
-	// this memo; it wraps the reason.
+	// this memo, or it would stay valid for more than an hour once signed
+	// (see [Authenticate]); it wraps the reason.
 	ErrChallenge = errors.New("sep10: invalid challenge")
 
 	// ErrRefused: the anchor answered a request with a status other than
@@ -190,6 +191,13 @@ func WithMemo(id uint64) Option {
 // the anchor issued. It makes two requests: GET WebAuthEndpoint?account=...
 // (with memo and home_domain) and POST WebAuthEndpoint with
 // {"transaction": ...}, the challenge signed. It is safe for concurrent use.
+//
+// A signed challenge is as good as a password until it expires: whoever
+// holds it (a log, a proxy, the anchor's own storage) can exchange it for a
+// token. SEP-10 recommends challenges valid for 15 minutes; Authenticate
+// refuses to sign one that stays valid more than an hour from now, which
+// leaves room for a slow clock and anchors that choose a longer window,
+// with an error matching [ErrChallenge].
 func Authenticate(ctx context.Context, a Anchor, accountSeed string, opts ...Option) (string, error) {
 	cfg := config{timeout: DefaultRequestTimeout}
 	for _, o := range opts {
@@ -347,6 +355,12 @@ func anchorMessage(body []byte) string {
 // txnbuild.ReadChallengeTx allows for that much clock drift.
 const gracePeriod = 5 * time.Minute
 
+// maxValidity is how long after now a challenge may stay valid for
+// Authenticate to sign it: four times the 15 minutes SEP-10 recommends,
+// for a clock running behind and anchors with longer windows, and far
+// below the years some servers set.
+const maxValidity = time.Hour
+
 // checkChallenge verifies the challenge as SEP-10 asks of a client and
 // returns it decoded. The first checks give their own sentinel;
 // txnbuild.ReadChallengeTx then makes all of them, and the rest.
@@ -374,6 +388,12 @@ func checkChallenge(challenge string, a Anchor, account string, memo *txnbuild.M
 	}
 	if now+int64(gracePeriod/time.Second) < tb.MinTime {
 		return nil, fmt.Errorf("%w: it is valid only from %s on", ErrChallengeTimeBounds, time.Unix(tb.MinTime, 0).UTC().Format(time.RFC3339))
+	}
+	// In seconds: MaxTime may be near the largest int64, which a Duration
+	// cannot hold.
+	if tb.MaxTime-now > int64(maxValidity/time.Second) {
+		return nil, fmt.Errorf("%w: it stays valid until %s, more than %s from now, and once signed it is as good as a password until then (SEP-10 recommends 15 minutes)",
+			ErrChallenge, validUntil(tb.MaxTime), maxValidity)
 	}
 
 	ops := tx.Operations()
@@ -405,6 +425,15 @@ func checkChallenge(challenge string, a Anchor, account string, memo *txnbuild.M
 		return nil, fmt.Errorf("%w: the challenge does not carry the memo asked for", ErrChallenge)
 	}
 	return tx, nil
+}
+
+// validUntil formats a challenge's upper time bound, which may be beyond
+// the years time formats.
+func validUntil(max int64) string {
+	if max > time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC).Unix() {
+		return "after the year 9999"
+	}
+	return time.Unix(max, 0).UTC().Format(time.RFC3339)
 }
 
 // signedBy reports whether one of tx's signatures is signer's, for network.

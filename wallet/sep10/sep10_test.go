@@ -150,6 +150,42 @@ func (f *fakeAnchor) anchor() sep10.Anchor {
 	return sep10.Anchor{WebAuthEndpoint: f.srv.URL + "/auth", SigningKey: serverKey, HomeDomain: host, NetworkPassphrase: passphrase}
 }
 
+// TestAuthenticateRefusesLongLivedChallenge is finding 7 of the second
+// red-team round: Authenticate signed a challenge valid for ten years,
+// though a signed challenge is as good as a password until it expires.
+// SEP-10 recommends 15 minutes; more than an hour is refused, and nothing
+// signed reaches the anchor.
+func TestAuthenticateRefusesLongLivedChallenge(t *testing.T) {
+	now := time.Now()
+	for _, tt := range []struct {
+		name     string
+		min, max time.Time
+	}{
+		{"ten years", now, now.AddDate(10, 0, 0)},
+		{"two hours", now, now.Add(2 * time.Hour)},
+		{"an hour and two minutes, started long ago", now.Add(-time.Hour), now.Add(62 * time.Minute)},
+		{"until the largest unix time", now, time.Unix(1<<62, 0)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeAnchor(t)
+			f.challenge = func(t *testing.T, acc string) string {
+				host := f.srv.Listener.Addr().String()
+				return challenge{min: tt.min, max: tt.max}.build(t, host, host, acc)
+			}
+			jwt, err := sep10.Authenticate(context.Background(), f.anchor(), accountSeed)
+			if !errors.Is(err, sep10.ErrChallenge) || jwt != "" {
+				t.Fatalf("Authenticate = %q, %v; want ErrChallenge", jwt, err)
+			}
+			if !strings.Contains(err.Error(), "more than 1h0m0s from now") {
+				t.Errorf("the error does not say why: %v", err)
+			}
+			if f.posts.Load() != 0 {
+				t.Error("the long-lived challenge was signed and sent")
+			}
+		})
+	}
+}
+
 func TestAuthenticate(t *testing.T) {
 	other := keypair.MustRandom()
 	memo := txnbuild.MemoID(42)
@@ -172,6 +208,8 @@ func TestAuthenticate(t *testing.T) {
 		{name: "A challenge signed for another network", challenge: challenge{network: network.PublicNetworkPassphrase}, want: sep10.ErrServerKey},
 		{name: "An expired challenge", challenge: challenge{min: past, max: past.Add(5 * time.Minute)}, want: sep10.ErrChallengeTimeBounds},
 		{name: "A challenge valid only an hour from now", challenge: challenge{min: future, max: future.Add(5 * time.Minute)}, want: sep10.ErrChallengeTimeBounds},
+		{name: "A challenge valid for 15 minutes, as SEP-10 recommends", challenge: challenge{min: time.Now(), max: time.Now().Add(15 * time.Minute)}, posted: true},
+		{name: "A challenge valid for 55 minutes", challenge: challenge{min: time.Now(), max: time.Now().Add(55 * time.Minute)}, posted: true},
 		{name: "A challenge for another home domain", challenge: challenge{homeDomain: "evil.example.com"}, want: sep10.ErrChallenge},
 		{name: "A challenge for another web auth domain", challenge: challenge{webAuthDomain: "evil.example.com"}, want: sep10.ErrChallenge},
 		{name: "A challenge for another account", challenge: challenge{account: other.Address()}, want: sep10.ErrChallenge},
