@@ -71,7 +71,7 @@ type Store interface {
 	// ttl). It ends the lease token holds. If another token holds an
 	// unexpired lease on key, it changes nothing and returns nil. If no
 	// lease is held (it ran out while the function ran), it records d all
-	// the same.
+	// the same; a [BindingStore] returns an error instead.
 	Confirm(ctx context.Context, key, token string, d Delivery, ttl time.Duration) error
 
 	// Release ends the lease token holds on key, if it holds one, and
@@ -109,7 +109,9 @@ type Delivery struct {
 // record of the delivery, so that both are kept or neither is. A handler
 // whose store is a BindingStore therefore answers 503 when Confirm fails,
 // so that the sender retries, where other stores answer 200 (the
-// function's effect was kept, only its record was lost).
+// function's effect was kept, only its record was lost). For the same
+// reason its Confirm returns an error, and records nothing, when the lease
+// ran out before it: the function's writes ended with the lease.
 type BindingStore interface {
 	Store
 
