@@ -3,14 +3,18 @@ package pgstore_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/kyccb/kyccb"
 	"github.com/kyccb/kyccb/kyccbtest"
 	"github.com/kyccb/kyccb/pgstore"
 )
@@ -107,4 +111,191 @@ func TestStoreContractSQL(t *testing.T) {
 	kyccbtest.TestStore(t, s)
 }
 
-var _ = sql.ErrNoRows
+func TestNewPanics(t *testing.T) {
+	pool, err := pgxpool.New(t.Context(), "postgres://127.0.0.1:1/none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	tests := []struct {
+		name string
+		new  func()
+	}{
+		{"a nil pool", func() { pgstore.New(nil) }},
+		{"a nil db", func() { pgstore.NewSQL(nil) }},
+		{"a nil option", func() { pgstore.New(pool, nil) }},
+		{"an empty table name", func() { pgstore.New(pool, pgstore.WithTable("app", "")) }},
+		{"a table name too long for its index's name", func() { pgstore.New(pool, pgstore.WithTable("", strings.Repeat("t", 53))) }},
+		{"a schema name longer than 63 bytes", func() { pgstore.New(pool, pgstore.WithTable(strings.Repeat("s", 64), "t")) }},
+		{"a NUL in the table name", func() { pgstore.New(pool, pgstore.WithTable("", "a\x00b")) }},
+		{"a schema name that is not UTF-8", func() { pgstore.New(pool, pgstore.WithTable("\xff", "t")) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if err, _ := recover().(error); !errors.Is(err, kyccb.ErrConfig) {
+					t.Errorf("panic value %v, want an error matching ErrConfig", err)
+				}
+			}()
+			tt.new()
+		})
+	}
+	// The longest name allowed is accepted.
+	pgstore.New(pool, pgstore.WithTable("", strings.Repeat("t", 52)))
+}
+
+func TestMigrate(t *testing.T) {
+	pool := sharedPool(t)
+	t.Run("replicas migrating at once all succeed, and again", func(t *testing.T) {
+		table := testTable()
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if err := pgstore.New(pool, pgstore.WithTable("", table)).Migrate(t.Context()); err != nil {
+					t.Errorf("Migrate: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if err := pgstore.New(pool, pgstore.WithTable("", table)).Migrate(t.Context()); err != nil {
+			t.Errorf("Migrate of an existing table: %v", err)
+		}
+	})
+	t.Run("a schema and a name that need quoting", func(t *testing.T) {
+		schema := `Sch"ema ` + testTable()
+		if _, err := pool.Exec(t.Context(), `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
+			t.Fatal(err)
+		}
+		const name = `Rec'ords"; DROP TABLE x; --`
+		s := pgstore.New(pool, pgstore.WithTable(schema, name))
+		if err := s.Migrate(t.Context()); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+		d := kyccb.Delivery{Fingerprint: "f"}
+		tok, err := s.Reserve(t.Context(), "k", d, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Confirm(t.Context(), "k", tok, d, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM `+pgx.Identifier{schema, name}.Sanitize()).Scan(&n); err != nil || n != 1 {
+			t.Errorf("the table in the schema holds %d rows (%v), want 1", n, err)
+		}
+		if _, err := s.Reserve(t.Context(), "k", d, time.Minute); !errors.Is(err, kyccb.ErrDuplicate) {
+			t.Errorf("Reserve of the recorded body = %v, want ErrDuplicate", err)
+		}
+	})
+	t.Run("a missing table is an error, not a lease", func(t *testing.T) {
+		s := pgstore.New(pool, pgstore.WithTable("", testTable()))
+		tok, err := s.Reserve(t.Context(), "k", kyccb.Delivery{Fingerprint: "f"}, time.Minute)
+		if err == nil || errors.Is(err, kyccb.ErrDuplicateInProgress) {
+			t.Errorf("Reserve before Migrate = %q, %v; want the server's error", tok, err)
+		}
+	})
+}
+
+// The records kyccb.Store asks for besides the fingerprint: signatures for
+// their own TTL, and the watermark of transaction callbacks.
+func TestReplayAndStale(t *testing.T) {
+	s := migrated(t, sharedPool(t), testTable())
+	ctx := t.Context()
+	apply := func(key string, d kyccb.Delivery) {
+		t.Helper()
+		tok, err := s.Reserve(ctx, key, d, time.Minute)
+		if err != nil {
+			t.Fatalf("Reserve: %v", err)
+		}
+		if err := s.Confirm(ctx, key, tok, d, time.Hour); err != nil {
+			t.Fatalf("Confirm: %v", err)
+		}
+	}
+	t.Run("a signature applied is a replay until its TTL ends, whatever the body", func(t *testing.T) {
+		apply("replay", kyccb.Delivery{Fingerprint: "a", Signature: "sig1", SignatureTTL: 300 * time.Millisecond})
+		if _, err := s.Reserve(ctx, "replay", kyccb.Delivery{Fingerprint: "b", Signature: "sig1"}, time.Minute); !errors.Is(err, kyccb.ErrReplay) {
+			t.Errorf("Reserve of a recorded signature = %v, want ErrReplay", err)
+		}
+		// Replay comes before duplicate.
+		if _, err := s.Reserve(ctx, "replay", kyccb.Delivery{Fingerprint: "a", Signature: "sig1"}, time.Minute); !errors.Is(err, kyccb.ErrReplay) {
+			t.Errorf("Reserve of a recorded signature and body = %v, want ErrReplay", err)
+		}
+		if _, err := s.Reserve(ctx, "other key", kyccb.Delivery{Fingerprint: "b", Signature: "sig1"}, time.Minute); err != nil {
+			t.Errorf("Reserve of another key's signature = %v, want a lease", err)
+		}
+		time.Sleep(400 * time.Millisecond)
+		tok, err := s.Reserve(ctx, "replay", kyccb.Delivery{Fingerprint: "b", Signature: "sig1"}, time.Minute)
+		if err != nil {
+			t.Fatalf("Reserve after the signature's TTL = %v, want a lease", err)
+		}
+		s.Release(ctx, "replay", tok)
+	})
+	t.Run("an older updated_at is stale; the watermark only rises", func(t *testing.T) {
+		t0 := time.Date(2026, 12, 2, 10, 0, 0, 123456789, time.UTC)
+		apply("stale", kyccb.Delivery{Fingerprint: "a", UpdatedAt: t0})
+		apply("stale", kyccb.Delivery{Fingerprint: "b"}) // no time: the watermark stays
+		if _, err := s.Reserve(ctx, "stale", kyccb.Delivery{Fingerprint: "c", UpdatedAt: t0.Add(-time.Microsecond)}, time.Minute); !errors.Is(err, kyccb.ErrStale) {
+			t.Errorf("Reserve of an older updated_at = %v, want ErrStale", err)
+		}
+		tok, err := s.Reserve(ctx, "stale", kyccb.Delivery{Fingerprint: "c", UpdatedAt: t0}, time.Minute)
+		if err != nil {
+			t.Fatalf("Reserve of the watermark's own updated_at = %v, want a lease", err)
+		}
+		if err := s.Confirm(ctx, "stale", tok, kyccb.Delivery{Fingerprint: "c", UpdatedAt: t0.Add(-time.Hour)}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Reserve(ctx, "stale", kyccb.Delivery{Fingerprint: "d", UpdatedAt: t0.Add(-time.Second)}, time.Minute); !errors.Is(err, kyccb.ErrStale) {
+			t.Errorf("after a confirm of an older time, Reserve = %v, want ErrStale: the watermark went down", err)
+		}
+		// A duplicate is answered as one before stale.
+		if _, err := s.Reserve(ctx, "stale", kyccb.Delivery{Fingerprint: "c", UpdatedAt: t0.Add(-time.Hour)}, time.Minute); !errors.Is(err, kyccb.ErrDuplicate) {
+			t.Errorf("Reserve of the body last applied = %v, want ErrDuplicate", err)
+		}
+	})
+}
+
+// Expired rows are deleted by the 64th commit's sweep; live ones stay.
+func TestSweepDeletesExpiredRows(t *testing.T) {
+	pool := sharedPool(t)
+	table := testTable()
+	s := migrated(t, pool, table)
+	count := func() int {
+		t.Helper()
+		var n int
+		if err := pool.QueryRow(t.Context(), `SELECT count(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	confirm := func(key string, ttl time.Duration) {
+		t.Helper()
+		d := kyccb.Delivery{Fingerprint: "f", Signature: "s" + key, SignatureTTL: ttl}
+		tok, err := s.Reserve(t.Context(), key, d, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Confirm(t.Context(), key, tok, d, ttl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 63 {
+		confirm(fmt.Sprint("short", i), time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if n := count(); n != 126 {
+		t.Fatalf("63 confirms of signed deliveries left %d rows, want 126 before any sweep", n)
+	}
+	confirm("long", time.Hour) // the 64th commit
+	if n := count(); n != 2 {
+		t.Errorf("after the 64th commit the table holds %d rows, want the 2 unexpired", n)
+	}
+}
+
+func TestTxOutsideAFunction(t *testing.T) {
+	if tx := pgstore.Tx(t.Context()); tx != nil {
+		t.Errorf("Tx outside a function = %v, want nil", tx)
+	}
+	if tx := pgstore.SQLTx(t.Context()); tx != nil {
+		t.Errorf("SQLTx outside a function = %v, want nil", tx)
+	}
+}
