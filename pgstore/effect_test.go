@@ -281,3 +281,60 @@ func TestTwoReplicasSixteenDeliveries(t *testing.T) {
 	}
 	t.Logf("%d retries after 503 among the 16 deliveries", retried.Load())
 }
+
+// The middleware form: next writes through pgstore.Tx of its request's
+// context, and its 200 reaches the sender only after the commit.
+func TestMiddlewareRepliesAfterTheCommit(t *testing.T) {
+	pool := sharedPool(t)
+	a := newApp(t, pool)
+	store := migrated(t, pool, testTable())
+	var cut atomic.Bool
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		tx := pgstore.Tx(ctx)
+		if tx == nil {
+			http.Error(w, "no transaction", http.StatusInternalServerError)
+			return
+		}
+		var pid int
+		if err := tx.QueryRow(ctx, `INSERT INTO `+a.table+` VALUES ('mw', 'ACCEPTED') RETURNING pg_backend_pid()`).Scan(&pid); err != nil {
+			http.Error(w, "insert failed", http.StatusInternalServerError)
+			return
+		}
+		if cut.Load() {
+			if _, err := pool.Exec(context.Background(), `SELECT pg_terminate_backend($1, 5000)`, pid); err != nil {
+				t.Error(err)
+			}
+		}
+		w.Write([]byte("applied\n"))
+	})
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	keys, err := kyccb.ParseKeys(testAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := kyccb.NewSEP12Verifier(keys, srv.URL, kyccb.WithDedup(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = v.Middleware(next)
+
+	cut.Store(true)
+	if code := once(t, srv.URL, body("mw", kyccb.StatusAccepted)); code != http.StatusServiceUnavailable {
+		t.Errorf("next's 200 over a lost commit reached the sender as %d, want 503", code)
+	}
+	cut.Store(false)
+	if got := a.rows(t, "mw"); len(got) != 0 {
+		t.Fatalf("the lost transaction left %v", got)
+	}
+	for range 2 {
+		if code := once(t, srv.URL, body("mw", kyccb.StatusAccepted)); code != http.StatusOK {
+			t.Errorf("a retry got %d, want 200", code)
+		}
+	}
+	if got := a.rows(t, "mw"); len(got) != 1 {
+		t.Errorf("the retries left %v, want one row", got)
+	}
+}
