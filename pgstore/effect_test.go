@@ -34,7 +34,7 @@ type app struct {
 	table string // quoted
 }
 
-func newApp(t *testing.T, pool *pgxpool.Pool) *app {
+func newApp(t testing.TB, pool *pgxpool.Pool) *app {
 	t.Helper()
 	a := &app{pool: pool, table: pgx.Identifier{"app_" + testTable()}.Sanitize()}
 	if _, err := pool.Exec(t.Context(), `CREATE TABLE `+a.table+` (customer text NOT NULL, status text NOT NULL)`); err != nil {
@@ -118,7 +118,7 @@ var flavours = []flavour{
 
 // serve runs fn behind kyccb.SEP12 with store on a loopback server, and
 // returns its URL.
-func serve(t *testing.T, store kyccb.Store, fn func(context.Context, kyccb.Customer) error, opts ...kyccb.Option) string {
+func serve(t testing.TB, store kyccb.Store, fn func(context.Context, kyccb.Customer) error, opts ...kyccb.Option) string {
 	t.Helper()
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))

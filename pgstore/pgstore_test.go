@@ -28,7 +28,7 @@ const (
 )
 
 // skip skips the test, or fails it when PostgreSQL is required.
-func skip(t *testing.T, format string, args ...any) {
+func skip(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if os.Getenv(requiredEnv) == "1" {
 		t.Fatalf(format+" (failing, not skipping: "+requiredEnv+"=1)", args...)
@@ -37,7 +37,7 @@ func skip(t *testing.T, format string, args ...any) {
 }
 
 // pgURL returns $KYCCB_PG_URL, or skips the test when it is not set.
-func pgURL(t *testing.T) string {
+func pgURL(t testing.TB) string {
 	t.Helper()
 	url := os.Getenv(urlEnv)
 	if url == "" {
@@ -49,7 +49,7 @@ func pgURL(t *testing.T) string {
 
 // newPool returns a pool on url, closed when the test ends, or skips the
 // test when the server does not answer.
-func newPool(t *testing.T, url string, maxConns int32) *pgxpool.Pool {
+func newPool(t testing.TB, url string, maxConns int32) *pgxpool.Pool {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
@@ -72,7 +72,7 @@ func newPool(t *testing.T, url string, maxConns int32) *pgxpool.Pool {
 }
 
 // sharedPool is newPool on $KYCCB_PG_URL.
-func sharedPool(t *testing.T) *pgxpool.Pool {
+func sharedPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	return newPool(t, pgURL(t), 100)
 }
@@ -86,7 +86,7 @@ func testTable() string {
 }
 
 // migrated returns a store on a table of its own, created.
-func migrated(t *testing.T, pool *pgxpool.Pool, table string) *pgstore.Store {
+func migrated(t testing.TB, pool *pgxpool.Pool, table string) *pgstore.Store {
 	t.Helper()
 	s := pgstore.New(pool, pgstore.WithTable("", table))
 	if err := s.Migrate(t.Context()); err != nil {
