@@ -103,3 +103,15 @@ func TestDedupBindingStoreMiddleware(t *testing.T) {
 		}
 	})
 }
+
+func TestDedupFailOpenRefusesABindingStore(t *testing.T) {
+	store := &bindingStore{testStore: testStore{Store: kyccb.NewMemoryStore()}}
+	keys, err := kyccb.ParseKeys(testAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = kyccb.NewSEP12Verifier(keys, testHost, kyccb.WithDedup(store), kyccb.WithDedupFailOpen())
+	if !errors.Is(err, kyccb.ErrConfig) {
+		t.Errorf("WithDedupFailOpen with a BindingStore = %v, want ErrConfig", err)
+	}
+}

@@ -215,7 +215,8 @@ func WithDedupLease(d time.Duration) Option {
 // WithDedupFailOpen makes a handler run its function when the [WithDedup]
 // store fails, instead of refusing the callback with 503: a callback is
 // then never delayed by the store, but may be processed twice. The store's
-// error is reported all the same. It needs WithDedup.
+// error is reported all the same. It needs WithDedup, and a store that is
+// not a [BindingStore], whose function writes through the store.
 func WithDedupFailOpen() Option {
 	return func(c *config) {
 		c.dedup.need("WithDedupFailOpen")
@@ -245,6 +246,11 @@ func (d *dedup) check(c *config) {
 	}
 	if d.ttl < d.lease {
 		c.fail("WithDedupTTL: TTL %s is shorter than the lease %s", d.ttl, d.lease)
+	}
+	// A BindingStore's function writes through what Bind gives it, which
+	// a store that cannot answer cannot give.
+	if _, ok := d.store.(BindingStore); ok && d.failOpen {
+		c.fail("WithDedupFailOpen: a BindingStore's function needs the store to run")
 	}
 }
 

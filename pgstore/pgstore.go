@@ -39,7 +39,17 @@
 // nothing (the function runs again on a clean slate). When the function
 // fails or panics, Release rolls the transaction back, its writes with it.
 // The function must not commit or roll back the transaction itself; it may
-// use savepoints (Begin on the pgx.Tx).
+// use savepoints (Begin on the pgx.Tx). A handler refuses
+// [kyccb.WithDedupFailOpen] with this store: without the database the
+// function has no transaction to write in.
+//
+// The transaction has the pool's default isolation. The checks are made
+// for READ COMMITTED, PostgreSQL's default, where the read that follows
+// the lock sees what the lock's previous holder committed. Under
+// REPEATABLE READ or SERIALIZABLE the read may miss a commit made just
+// before the lock was taken; the upsert of the record then fails with a
+// serialization error, the transaction rolls back, and the sender's retry
+// finds the record.
 //
 // # Leases
 //
