@@ -57,16 +57,6 @@ func (a *app) rows(t *testing.T, customer string) []string {
 	return st
 }
 
-// count returns how many effects the table holds.
-func (a *app) count(t *testing.T) int {
-	t.Helper()
-	var n int
-	if err := a.pool.QueryRow(t.Context(), `SELECT count(*) FROM `+a.table).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // flavour is one of the store's two constructors, and how its function
 // writes an effect in the callback's transaction.
 type flavour struct {
