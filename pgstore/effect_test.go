@@ -328,3 +328,38 @@ func TestMiddlewareRepliesAfterTheCommit(t *testing.T) {
 		t.Errorf("the retries left %v, want one row", got)
 	}
 }
+
+// The function cannot end the transaction the store commits.
+func TestTxRefusesCommitAndRollback(t *testing.T) {
+	pool := sharedPool(t)
+	a := newApp(t, pool)
+	url := serve(t, migrated(t, pool, testTable()), func(ctx context.Context, c kyccb.Customer) error {
+		tx := pgstore.Tx(ctx)
+		if _, err := tx.Exec(ctx, `INSERT INTO `+a.table+` VALUES ($1, $2)`, c.ID, string(c.Status)); err != nil {
+			return err
+		}
+		if err := tx.Commit(ctx); !errors.Is(err, pgstore.ErrTxOwned) {
+			t.Errorf("Commit = %v, want ErrTxOwned", err)
+		}
+		if err := tx.Rollback(ctx); !errors.Is(err, pgstore.ErrTxOwned) {
+			t.Errorf("Rollback = %v, want ErrTxOwned", err)
+		}
+		// A savepoint is the function's own.
+		sp, err := tx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := sp.Exec(ctx, `INSERT INTO `+a.table+` VALUES ($1, 'rolled back')`, c.ID); err != nil {
+			return err
+		}
+		return sp.Rollback(ctx)
+	})
+	for range 2 {
+		if code := once(t, url, body("owned", kyccb.StatusAccepted)); code != http.StatusOK {
+			t.Errorf("got %d, want 200", code)
+		}
+	}
+	if got := a.rows(t, "owned"); len(got) != 1 || got[0] != "ACCEPTED" {
+		t.Errorf("the app's table holds %v, want [ACCEPTED]", got)
+	}
+}

@@ -38,8 +38,10 @@
 // finds either the committed record (200, the function not run) or
 // nothing (the function runs again on a clean slate). When the function
 // fails or panics, Release rolls the transaction back, its writes with it.
-// The function must not commit or roll back the transaction itself; it may
-// use savepoints (Begin on the pgx.Tx). A handler refuses
+// The function must not commit or roll back the transaction itself: the
+// pgx.Tx of [Tx] refuses to, with [ErrTxOwned]; a *sql.Tx cannot refuse,
+// and a function that commits it loses the guarantee. It may use
+// savepoints (Begin on the pgx.Tx). A handler refuses
 // [kyccb.WithDedupFailOpen] with this store: without the database the
 // function has no transaction to write in.
 //
@@ -476,20 +478,34 @@ type txKey struct{}
 // Tx returns the transaction in which the callback being processed is
 // recorded, for a function that runs under [kyccb.WithDedup] with a store
 // made by [New]: what the function writes through it commits if and only
-// if the function returns nil and the commit succeeds. The function must
-// not commit or roll it back. Tx returns nil outside such a function, and
-// with a store made by [NewSQL].
+// if the function returns nil and the commit succeeds. Its Commit and
+// Rollback return [ErrTxOwned] and do nothing: the store ends it. Tx
+// returns nil outside such a function, and with a store made by [NewSQL].
 func Tx(ctx context.Context) pgx.Tx {
 	tx, _ := ctx.Value(txKey{}).(pgx.Tx)
 	return tx
 }
 
 // SQLTx is [Tx] for a store made by [NewSQL]: it returns the *sql.Tx in
-// which the callback being processed is recorded, or nil.
+// which the callback being processed is recorded, or nil. The function
+// must not commit or roll it back: a commit would keep its writes without
+// the record, and the sender's retry would run it again.
 func SQLTx(ctx context.Context) *sql.Tx {
 	tx, _ := ctx.Value(txKey{}).(*sql.Tx)
 	return tx
 }
+
+// ErrTxOwned is what Commit and Rollback of the transaction [Tx] returns
+// say: the store commits it, with the record of the callback, once the
+// function returned nil, and rolls it back otherwise.
+var ErrTxOwned = errors.New("pgstore: the callback's transaction is committed or rolled back by the store")
+
+// ownedTx is the pgx.Tx a function gets: all of the transaction but its
+// end.
+type ownedTx struct{ pgx.Tx }
+
+func (ownedTx) Commit(context.Context) error   { return ErrTxOwned }
+func (ownedTx) Rollback(context.Context) error { return ErrTxOwned }
 
 // A backend is a pgx pool or a database/sql handle.
 type backend interface {
@@ -562,7 +578,7 @@ func (t pgxTxn) exec(ctx context.Context, sql string, args ...any) error {
 
 func (t pgxTxn) commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
 func (t pgxTxn) rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
-func (t pgxTxn) value() any                         { return t.tx }
+func (t pgxTxn) value() any                         { return ownedTx{t.tx} }
 
 type sqlBackend struct{ db *sql.DB }
 
