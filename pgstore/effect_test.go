@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -106,6 +107,26 @@ var flavours = []flavour{
 	},
 }
 
+// cuttingStore terminates, when cut is set, the connection of the
+// transaction the function wrote in, after the function returned nil and
+// before the store commits.
+type cuttingStore struct {
+	*pgstore.Store
+	pool *pgxpool.Pool
+	pid  atomic.Int64
+	cut  atomic.Bool
+}
+
+func (s *cuttingStore) Confirm(ctx context.Context, key, token string, d kyccb.Delivery, ttl time.Duration) error {
+	if s.cut.Load() {
+		var ok bool
+		if err := s.pool.QueryRow(ctx, `SELECT pg_terminate_backend($1, 5000)`, s.pid.Load()).Scan(&ok); err != nil || !ok {
+			return fmt.Errorf("the test could not terminate the connection: %v, %w", ok, err)
+		}
+	}
+	return s.Store.Confirm(ctx, key, token, d, ttl)
+}
+
 // serve runs fn behind kyccb.SEP12 with store on a loopback server, and
 // returns its URL.
 func serve(t testing.TB, store kyccb.Store, fn func(context.Context, kyccb.Customer) error, opts ...kyccb.Option) string {
@@ -135,26 +156,19 @@ func TestEffectsCommitWithTheRecord(t *testing.T) {
 			a := newApp(t, pool)
 			store := fl.store(t, pool)
 			var fail atomic.Bool
-			var cut atomic.Bool
-			url := serve(t, store, func(ctx context.Context, c kyccb.Customer) error {
+			cs := &cuttingStore{Store: store, pool: pool}
+			url := serve(t, cs, func(ctx context.Context, c kyccb.Customer) error {
 				pid, err := fl.write(ctx, a, c)
 				if err != nil {
 					return err
 				}
+				cs.pid.Store(int64(pid))
 				if fail.Load() {
 					return errors.New("the function failed after its write")
 				}
-				if cut.Load() {
-					// The connection dies with the function's write made
-					// and its nil about to be returned: the commit that
-					// follows cannot happen.
-					var ok bool
-					if err := pool.QueryRow(context.Background(), `SELECT pg_terminate_backend($1, 5000)`, pid).Scan(&ok); err != nil || !ok {
-						t.Errorf("pg_terminate_backend = %v, %v", ok, err)
-					}
-				}
 				return nil
 			})
+			cut := &cs.cut
 
 			t.Run("a function that writes and fails leaves no row; its retry leaves one", func(t *testing.T) {
 				fail.Store(true)
