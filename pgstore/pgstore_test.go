@@ -212,7 +212,7 @@ func TestReplayAndStale(t *testing.T) {
 		}
 	}
 	t.Run("a signature applied is a replay until its TTL ends, whatever the body", func(t *testing.T) {
-		apply("replay", kyccb.Delivery{Fingerprint: "a", Signature: "sig1", SignatureTTL: 300 * time.Millisecond})
+		apply("replay", kyccb.Delivery{Fingerprint: "a", Signature: "sig1", SignatureTTL: time.Second})
 		if _, err := s.Reserve(ctx, "replay", kyccb.Delivery{Fingerprint: "b", Signature: "sig1"}, time.Minute); !errors.Is(err, kyccb.ErrReplay) {
 			t.Errorf("Reserve of a recorded signature = %v, want ErrReplay", err)
 		}
@@ -223,7 +223,7 @@ func TestReplayAndStale(t *testing.T) {
 		if _, err := s.Reserve(ctx, "other key", kyccb.Delivery{Fingerprint: "b", Signature: "sig1"}, time.Minute); err != nil {
 			t.Errorf("Reserve of another key's signature = %v, want a lease", err)
 		}
-		time.Sleep(400 * time.Millisecond)
+		time.Sleep(1200 * time.Millisecond)
 		tok, err := s.Reserve(ctx, "replay", kyccb.Delivery{Fingerprint: "b", Signature: "sig1"}, time.Minute)
 		if err != nil {
 			t.Fatalf("Reserve after the signature's TTL = %v, want a lease", err)
