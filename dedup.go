@@ -71,7 +71,7 @@ type Store interface {
 	// ttl). It ends the lease token holds. If another token holds an
 	// unexpired lease on key, it changes nothing and returns nil. If no
 	// lease is held (it ran out while the function ran), it records d all
-	// the same.
+	// the same; a [BindingStore] returns an error instead.
 	Confirm(ctx context.Context, key, token string, d Delivery, ttl time.Duration) error
 
 	// Release ends the lease token holds on key, if it holds one, and
@@ -109,7 +109,9 @@ type Delivery struct {
 // record of the delivery, so that both are kept or neither is. A handler
 // whose store is a BindingStore therefore answers 503 when Confirm fails,
 // so that the sender retries, where other stores answer 200 (the
-// function's effect was kept, only its record was lost).
+// function's effect was kept, only its record was lost). For the same
+// reason its Confirm returns an error, and records nothing, when the lease
+// ran out before it: the function's writes ended with the lease.
 type BindingStore interface {
 	Store
 
@@ -154,6 +156,11 @@ type dedup struct {
 //
 // In the middleware forms the next handler's status decides: 2xx (or
 // nothing written) records the body, anything else releases the lease.
+// With a [BindingStore] the next handler's request carries the store's
+// context (the database transaction of package pgstore), and its reply is
+// held in memory, up to 1 MiB, and sent only after Confirm committed: when
+// Confirm fails after a 2xx the sender gets 503 instead, and delivers
+// again. Such a handler cannot flush or hijack its reply.
 //
 // Dedup does not order callbacks. SEP-12 bodies carry no event time and
 // senders sign every retry anew, so an older status that arrives after a
@@ -208,7 +215,8 @@ func WithDedupLease(d time.Duration) Option {
 // WithDedupFailOpen makes a handler run its function when the [WithDedup]
 // store fails, instead of refusing the callback with 503: a callback is
 // then never delayed by the store, but may be processed twice. The store's
-// error is reported all the same. It needs WithDedup.
+// error is reported all the same. It needs WithDedup, and a store that is
+// not a [BindingStore], whose function writes through the store.
 func WithDedupFailOpen() Option {
 	return func(c *config) {
 		c.dedup.need("WithDedupFailOpen")
@@ -238,6 +246,11 @@ func (d *dedup) check(c *config) {
 	}
 	if d.ttl < d.lease {
 		c.fail("WithDedupTTL: TTL %s is shorter than the lease %s", d.ttl, d.lease)
+	}
+	// A BindingStore's function writes through what Bind gives it, which
+	// a store that cannot answer cannot give.
+	if _, ok := d.store.(BindingStore); ok && d.failOpen {
+		c.fail("WithDedupFailOpen: a BindingStore's function needs the store to run")
 	}
 }
 
@@ -418,6 +431,10 @@ func (c *config) serveOnce(w http.ResponseWriter, r *http.Request, mode, key str
 		return
 	}
 	defer dl.abandon(r.Context())
+	if b, ok := c.dedup.store.(BindingStore); ok && dl.token != "" {
+		c.serveBound(w, r.WithContext(b.Bind(r.Context(), key, dl.token)), mode, &dl, next, start)
+		return
+	}
 	next.ServeHTTP(sw, r)
 	code := sw.status()
 	// next wrote its own reply; only the store's failures are ours to
@@ -427,6 +444,76 @@ func (c *config) serveOnce(w http.ResponseWriter, r *http.Request, mode, key str
 		c.report(r, mode, code, err)
 	}
 	c.observe(r, mode, code, err, start)
+}
+
+// serveBound is serveOnce for a [BindingStore], which commits next's
+// writes in Confirm: next's reply is held until then, so that the sender
+// never sees a 2xx for writes that were not kept. When Confirm fails after
+// a 2xx the sender gets 503 instead, and delivers again.
+func (c *config) serveBound(w http.ResponseWriter, r *http.Request, mode string, dl *delivery, next http.Handler, start time.Time) {
+	hw := &heldWriter{header: make(http.Header)}
+	next.ServeHTTP(hw, r)
+	code := hw.status()
+	ok := code >= 200 && code <= 299
+	err := dl.settle(r.Context(), ok)
+	if ok && err != nil {
+		c.replyCode(w, r, mode, http.StatusServiceUnavailable, err, start)
+		return
+	}
+	if err != nil {
+		c.report(r, mode, code, err)
+	}
+	h := w.Header()
+	for k, v := range hw.header {
+		h[k] = v
+	}
+	w.WriteHeader(code)
+	w.Write(hw.body)
+	c.observe(r, mode, code, err, start)
+}
+
+// maxHeldReply bounds the reply a heldWriter keeps: a callback's reply is
+// a few bytes.
+const maxHeldReply = 1 << 20
+
+// errHeldReplyTooLong is what a heldWriter's Write returns past
+// maxHeldReply.
+var errHeldReplyTooLong = errors.New("kyccb: the next handler's reply to a callback is longer than 1 MiB")
+
+// heldWriter keeps the next handler's reply until the store has committed.
+// It cannot flush or hijack: the reply leaves only after the commit.
+// Informational replies (103 Early Hints) are dropped.
+type heldWriter struct {
+	header http.Header
+	code   int
+	body   []byte
+}
+
+func (w *heldWriter) Header() http.Header { return w.header }
+
+func (w *heldWriter) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 {
+		w.code = code
+	}
+}
+
+func (w *heldWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	if len(w.body)+len(b) > maxHeldReply {
+		return 0, errHeldReplyTooLong
+	}
+	w.body = append(w.body, b...)
+	return len(b), nil
+}
+
+// status is what the client is to receive: 200 when nothing was written.
+func (w *heldWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
 }
 
 func joinErrors(a, b error) error {

@@ -51,9 +51,17 @@ const (
 )
 
 // TestMain quiets the client's log of failed dials, which the tests that
-// kill Redis make by the hundred.
+// kill Redis make by the hundred, and runs a replica instead of the tests
+// when TestKillReplicasAndRedis started the binary as one.
 func TestMain(m *testing.M) {
 	redis.SetLogger(quiet{})
+	if addr := os.Getenv(replicaEnv); addr != "" {
+		if err := replica(addr); err != nil {
+			fmt.Fprintln(os.Stderr, "replica:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	os.Exit(m.Run())
 }
 
