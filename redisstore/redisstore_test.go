@@ -108,8 +108,22 @@ func TestKeysInRedis(t *testing.T) {
 	c := sharedRedis(t)
 	prefix := testPrefix(t)
 	s := redisstore.New(c, redisstore.WithPrefix(prefix))
-	const key, fp, lease, ttl = "sep12:id:abc", "f1", 30 * time.Second, 2 * time.Hour
-	leaseKey, doneKey := prefix+"{"+key+"}:lease", prefix+"{"+key+"}:done"
+	// A key and signature as long as the handler's: SHA-256 in hex.
+	const key, fp, sig = "sep12:id:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae", "f1",
+		"fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9"
+	const lease, ttl, sigTTL = 30 * time.Second, 2 * time.Hour, 4 * time.Minute
+	updated := time.Date(2026, 12, 2, 10, 5, 0, 123456789, time.UTC)
+	leaseKey, doneKey, sigKey := prefix+"{"+key+"}:lease", prefix+"{"+key+"}:done", prefix+"{"+key+"}:sig:"+sig
+	expires := func(name string, within, above time.Duration) {
+		t.Helper()
+		d, err := c.PTTL(t.Context(), name).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d <= above || d > within {
+			t.Errorf("%s expires in %s, want more than %s and at most %s", name, d, above, within)
+		}
+	}
 	check := func(name string, wantValue string, within, above time.Duration) {
 		t.Helper()
 		v, err := c.Get(t.Context(), name).Result()
@@ -119,35 +133,66 @@ func TestKeysInRedis(t *testing.T) {
 		if v != wantValue {
 			t.Errorf("%s holds %q, want %q", name, v, wantValue)
 		}
-		d, err := c.PTTL(t.Context(), name).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d <= above || d > within {
-			t.Errorf("%s expires in %s, want more than %s and at most %s", name, d, above, within)
-		}
+		expires(name, within, above)
 	}
+	checkDone := func(want map[string]string) {
+		t.Helper()
+		got, err := c.HGetAll(t.Context(), doneKey).Result()
+		if err != nil {
+			t.Fatalf("HGETALL %s: %v", doneKey, err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s holds %v, want %v", doneKey, got, want)
+		}
+		expires(doneKey, ttl, lease)
+	}
+	applied := kyccb.Delivery{Fingerprint: fp, Signature: sig, SignatureTTL: sigTTL, UpdatedAt: updated}
 
-	tok, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fp}, lease)
+	tok, err := s.Reserve(t.Context(), key, applied, lease)
 	if err != nil {
 		t.Fatalf("Reserve: %v", err)
 	}
 	check(leaseKey, tok, lease, 0)
-	if err := s.Confirm(t.Context(), key, tok, kyccb.Delivery{Fingerprint: fp}, ttl); err != nil {
+	if n, err := c.Exists(t.Context(), sigKey).Result(); err != nil || n != 0 {
+		t.Errorf("Reserve recorded the signature (EXISTS = %d, %v)", n, err)
+	}
+	if err := s.Confirm(t.Context(), key, tok, applied, ttl); err != nil {
 		t.Fatal(err)
 	}
-	check(doneKey, fp, ttl, lease)
+	want := map[string]string{"fp": fp, "s": strconv.FormatInt(updated.Unix(), 10), "ns": "123456789"}
+	checkDone(want)
+	check(sigKey, "1", sigTTL, sigTTL-time.Minute)
 	if n, err := c.Exists(t.Context(), leaseKey).Result(); err != nil || n != 0 {
 		t.Errorf("the lease outlived Confirm (EXISTS = %d, %v)", n, err)
 	}
 	// A new lease leaves the record, and its TTL, as they are.
-	if _, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "f2"}, lease); err != nil {
+	tok, err = s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "f2"}, lease)
+	if err != nil {
 		t.Fatalf("Reserve: %v", err)
 	}
-	check(doneKey, fp, ttl, lease)
+	checkDone(want)
+	// A delivery without a signature or updated_at records neither, and
+	// leaves the watermark.
+	if err := s.Confirm(t.Context(), key, tok, kyccb.Delivery{Fingerprint: "f2"}, ttl); err != nil {
+		t.Fatal(err)
+	}
+	want["fp"] = "f2"
+	checkDone(want)
 	if n, err := c.Exists(t.Context(), key, "{"+key+"}:done").Result(); err != nil || n != 0 {
 		t.Errorf("a key was written without its prefix (%d, %v)", n, err)
 	}
+	keys, err := c.Keys(t.Context(), prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 {
+		t.Errorf("keys in Redis: %q, want the record and one signature", keys)
+	}
+	mem, err := c.MemoryUsage(t.Context(), sigKey).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("MEMORY USAGE of a signature's key with the default prefix: %d bytes (the expiry's entry not counted)", mem+int64(len(redisstore.DefaultPrefix)-len(prefix)))
 }
 
 // hashTag returns the part of a Redis key that Redis Cluster hashes.
