@@ -267,16 +267,35 @@ func sep12Key(id, txID string, r *http.Request) string {
 }
 
 // callbackIDs returns the "id" of a SEP-12 body that is a valid JSON
-// object, and the id of its "transaction", "" when it has none.
-func callbackIDs(body []byte) (id, txID string) {
+// object, and the id and updated_at of its "transaction", "" and zero when
+// it has none.
+func callbackIDs(body []byte) (id, txID string, updated time.Time) {
 	var c struct {
 		ID          string `json:"id"`
 		Transaction struct {
-			ID string `json:"id"`
+			ID        string `json:"id"`
+			UpdatedAt string `json:"updated_at"`
 		} `json:"transaction"`
 	}
 	json.Unmarshal(body, &c) // a wrong type leaves "", the URL then serves
-	return c.ID, c.Transaction.ID
+	return c.ID, c.Transaction.ID, parseUpdatedAt(c.Transaction.UpdatedAt)
+}
+
+// parseUpdatedAt reads a transaction's updated_at, which SEP-6, SEP-24 and
+// SEP-31 define as a UTC ISO 8601 string: RFC 3339, or without a zone,
+// read as UTC. Anything else is zero, which orders nothing: the callback
+// is processed, as one without updated_at is.
+func parseUpdatedAt(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t
+	}
+	if t, err := time.Parse("2006-01-02T15:04:05.999999999", s); err == nil {
+		return t
+	}
+	return time.Time{}
 }
 
 // xgatewayKey is the store key of an XGateway callback.
@@ -290,6 +309,16 @@ func xgatewayKey(cb XGatewayCallback) string {
 		return storeKey("xgateway:bank_account", cb.BankAccount.CustomerID, cb.BankAccount.Currency)
 	}
 	return ""
+}
+
+// xgatewayDelivery describes an XGateway callback for the store: its
+// fingerprint, which only a store needs. XGateway signs nothing and sends
+// no time.
+func (c *config) xgatewayDelivery(body []byte) Delivery {
+	if c.dedup.store == nil {
+		return Delivery{}
+	}
+	return Delivery{Fingerprint: fingerprint(body)}
 }
 
 func fingerprint(body []byte) string {
@@ -371,7 +400,15 @@ func (dl *delivery) abandon(ctx context.Context) {
 // dedup allocates nothing more.
 func callOnce[T any](c *config, w http.ResponseWriter, r *http.Request, mode, key string, dv Delivery, ctx context.Context, fn func(context.Context, T) error, v T, start time.Time) {
 	if c.dedup.store == nil {
-		c.reply(w, r, mode, callFn(fn, ctx, v), start)
+		if c.replay.seen(dv.Signature, c.now()) {
+			c.reply(w, r, mode, ErrReplay, start)
+			return
+		}
+		err := callFn(fn, ctx, v)
+		if err == nil {
+			c.replay.remember(dv.Signature, dv.SignatureTTL, c.now())
+		}
+		c.reply(w, r, mode, err, start)
 		return
 	}
 	dl, run, reason := c.dedup.begin(r.Context(), key, dv)
@@ -398,14 +435,22 @@ func callOnce[T any](c *config, w http.ResponseWriter, r *http.Request, mode, ke
 // else as callOnce runs a function, judging next's success by the status
 // it writes.
 func (c *config) serveOnce(w http.ResponseWriter, r *http.Request, mode, key string, dv Delivery, next http.Handler, start time.Time) {
-	if c.dedup.store == nil && c.observer == nil {
+	if c.dedup.store == nil && c.observer == nil && c.replay == nil {
 		next.ServeHTTP(w, r)
+		return
+	}
+	if c.dedup.store == nil && c.replay.seen(dv.Signature, c.now()) {
+		c.reply(w, r, mode, ErrReplay, start)
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	if c.dedup.store == nil {
 		next.ServeHTTP(sw, r)
-		c.observe(r, mode, sw.status(), nil, start)
+		code := sw.status()
+		if code >= 200 && code <= 299 {
+			c.replay.remember(dv.Signature, dv.SignatureTTL, c.now())
+		}
+		c.observe(r, mode, code, nil, start)
 		return
 	}
 	dl, run, reason := c.dedup.begin(r.Context(), key, dv)

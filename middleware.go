@@ -81,7 +81,7 @@ func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.H
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := v.cfg.start()
-		body, at, err := v.verifyRequest(w, r)
+		body, sig, err := v.verifyRequest(w, r)
 		if err == nil {
 			var c Customer
 			if err = decodeObject(body, &c); err == nil {
@@ -89,7 +89,7 @@ func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.H
 				if v.cfg.dedup.store != nil {
 					key = sep12Key(c.ID, "", r)
 				}
-				callOnce(&v.cfg, w, r, modeSEP12, key, Delivery{Fingerprint: fingerprint(body)}, withCallback(r.Context(), body, at), fn, c, start)
+				callOnce(&v.cfg, w, r, modeSEP12, key, v.delivery(body, sig, time.Time{}), withCallback(r.Context(), body, sig.Time), fn, c, start)
 				return
 			}
 		}
@@ -105,7 +105,7 @@ func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.H
 func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := v.cfg.start()
-		body, at, err := v.verifyRequest(w, r)
+		body, sig, err := v.verifyRequest(w, r)
 		if err == nil && !wire.IsObject(body) {
 			err = errNotObject
 		}
@@ -113,38 +113,58 @@ func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 			v.cfg.reply(w, r, modeSEP12, err, start)
 			return
 		}
-		key := ""
+		key, updated := "", time.Time{}
 		if v.cfg.dedup.store != nil {
-			id, txID := callbackIDs(body)
+			var id, txID string
+			id, txID, updated = callbackIDs(body)
 			key = sep12Key(id, txID, r)
 		}
-		v.cfg.serveOnce(w, restore(r, body, at), modeSEP12, key, Delivery{Fingerprint: fingerprint(body)}, next, start)
+		v.cfg.serveOnce(w, restore(r, body, sig.Time), modeSEP12, key, v.delivery(body, sig, updated), next, start)
 	})
 }
 
 // verifyRequest is the SEP-12 request path: method, then the header and
 // its freshness before any of the body is read (the first half of
 // [SEP12Verifier.Verify]), then the body, read within the limit, then the
-// second half of Verify.
-func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([]byte, time.Time, error) {
+// second half of Verify. It returns the body and the signature, whose
+// Time is the signing time.
+func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([]byte, wire.Signature, error) {
 	if r.Method != http.MethodPost {
-		return nil, time.Time{}, ErrMethod
+		return nil, wire.Signature{}, ErrMethod
 	}
 	sig, err := v.checkHeader(wire.SignatureValue(r.Header), v.cfg.now())
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, wire.Signature{}, err
 	}
 	// The body is read straight after the signed prefix, so that the
 	// message is never copied.
 	msg := v.signedPrefix(sig, bodyHint(r))
 	bodyAt := len(msg)
 	if msg, err = readBody(w, r, v.cfg.maxBody, msg); err != nil {
-		return nil, time.Time{}, err
+		return nil, wire.Signature{}, err
 	}
 	// Verify's second half. Not full: the handler's decode checks the
 	// JSON, and the middleware checks it itself.
-	at, err := v.verifyMessage(r.Context(), sig, msg, bodyAt, false)
-	return msg[bodyAt:len(msg):len(msg)], at, withRequestHost(err, r.Host)
+	if _, err := v.verifyMessage(r.Context(), sig, msg, bodyAt, false); err != nil {
+		return nil, wire.Signature{}, withRequestHost(err, r.Host)
+	}
+	return msg[bodyAt:len(msg):len(msg)], sig, nil
+}
+
+// delivery describes a verified request for the store, or for the
+// verifier's memory of signatures without one: the body's fingerprint
+// (only a store needs it), the signature and how long to remember it, and
+// updated, the transaction's updated_at or zero.
+func (v *SEP12Verifier) delivery(body []byte, sig wire.Signature, updated time.Time) Delivery {
+	d := Delivery{
+		Signature:    signatureID(sig.Bytes),
+		SignatureTTL: signatureTTL(sig, v.cfg.tolerance, v.cfg.now()),
+		UpdatedAt:    updated,
+	}
+	if v.cfg.dedup.store != nil {
+		d.Fingerprint = fingerprint(body)
+	}
+	return d
 }
 
 // Handler returns a handler that authenticates XGateway callbacks with v and
@@ -165,13 +185,13 @@ func (v *XGatewayVerifier) Handler(fn func(context.Context, XGatewayKYC) error) 
 			}
 			switch {
 			case cb.KYC != nil:
-				callOnce(&v.cfg, w, r, modeXGateway, key, Delivery{Fingerprint: fingerprint(body)}, ctx, fn, *cb.KYC, start)
+				callOnce(&v.cfg, w, r, modeXGateway, key, v.cfg.xgatewayDelivery(body), ctx, fn, *cb.KYC, start)
 				return
 			case cb.Transaction != nil && v.cfg.onTransaction != nil:
-				callOnce(&v.cfg, w, r, modeXGateway, key, Delivery{Fingerprint: fingerprint(body)}, ctx, v.cfg.onTransaction, *cb.Transaction, start)
+				callOnce(&v.cfg, w, r, modeXGateway, key, v.cfg.xgatewayDelivery(body), ctx, v.cfg.onTransaction, *cb.Transaction, start)
 				return
 			case cb.BankAccount != nil && v.cfg.onBankAccount != nil:
-				callOnce(&v.cfg, w, r, modeXGateway, key, Delivery{Fingerprint: fingerprint(body)}, ctx, v.cfg.onBankAccount, *cb.BankAccount, start)
+				callOnce(&v.cfg, w, r, modeXGateway, key, v.cfg.xgatewayDelivery(body), ctx, v.cfg.onBankAccount, *cb.BankAccount, start)
 				return
 			}
 		}
@@ -197,7 +217,7 @@ func (v *XGatewayVerifier) Middleware(next http.Handler) http.Handler {
 		if v.cfg.dedup.store != nil {
 			key = xgatewayKey(cb)
 		}
-		v.cfg.serveOnce(w, restore(r, body, time.Time{}), modeXGateway, key, Delivery{Fingerprint: fingerprint(body)}, next, start)
+		v.cfg.serveOnce(w, restore(r, body, time.Time{}), modeXGateway, key, v.cfg.xgatewayDelivery(body), next, start)
 	})
 }
 
