@@ -12,8 +12,10 @@ import (
 )
 
 // DefaultMaxEntries is how many customers a store made by [NewMemoryStore]
-// remembers unless [WithMaxEntries] says otherwise: about 30 MB at most
-// with one signature each, as callbacks a few minutes apart leave them.
+// remembers unless [WithMaxEntries] says otherwise: about 40 MB when each
+// keeps the signature of one recent delivery, as callbacks minutes apart
+// leave them, and at most about 110 MB should every customer have had
+// eight deliveries applied within a few minutes.
 const DefaultMaxEntries = 100_000
 
 // memorySignatures is how many signatures a memory store remembers per

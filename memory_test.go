@@ -365,30 +365,61 @@ func TestNewMemoryStorePanics(t *testing.T) {
 
 // BenchmarkMemoryStore measures a delivery's store work (reserve, confirm)
 // with the store at its default capacity, so that every new customer drops
-// the record that expires soonest, and reports the heap each entry takes.
+// the record that expires soonest, and reports the heap each entry takes:
+// a customer's record with the signature of the one delivery applied, as
+// the SEP-12 handler passes them (heapB/entry), and the heap each further
+// signature adds, up to the eight a key keeps (heapB/signature).
 func BenchmarkMemoryStore(b *testing.B) {
 	keys := make([]string, 2*kyccb.DefaultMaxEntries)
 	key := func(i int) string { return fmt.Sprintf("sep12:id:%064x", i) }
+	sig := func(i, j int) string { return fmt.Sprintf("%062x%02x", i, j) }
 	const fp = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+	// Each of a key's deliveries is another body: fp, then fp with its
+	// last byte counting.
+	fps := []string{fp}
+	for j := 1; j < 8; j++ {
+		fps = append(fps, fp[:63]+fmt.Sprint(j))
+	}
+	delivery := func(i, j int) kyccb.Delivery {
+		return kyccb.Delivery{Fingerprint: fps[j], Signature: sig(i, j), SignatureTTL: 4 * time.Minute}
+	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	// The keys count: a handler makes each and the store keeps it.
+	// The keys and signatures count: a handler makes each and the store
+	// keeps it.
 	s := kyccb.NewMemoryStore()
 	ctx := b.Context()
 	for i := range kyccb.DefaultMaxEntries {
 		keys[i] = key(i)
-		tok, err := s.Reserve(ctx, keys[i], kyccb.Delivery{Fingerprint: fp}, time.Minute)
+		tok, err := s.Reserve(ctx, keys[i], delivery(i, 0), time.Minute)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Confirm(ctx, keys[i], tok, kyccb.Delivery{Fingerprint: fp}, time.Hour); err != nil {
+		if err := s.Confirm(ctx, keys[i], tok, delivery(i, 0), time.Hour); err != nil {
 			b.Fatal(err)
 		}
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	perEntry := float64(after.HeapAlloc-before.HeapAlloc) / kyccb.DefaultMaxEntries
+	// Seven more signatures for a tenth of the keys.
+	const some = kyccb.DefaultMaxEntries / 10
+	for i := range some {
+		for j := 1; j < 8; j++ {
+			tok, err := s.Reserve(ctx, keys[i], delivery(i, j), time.Minute)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Confirm(ctx, keys[i], tok, delivery(i, j), time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	runtime.GC()
+	var full runtime.MemStats
+	runtime.ReadMemStats(&full)
+	perSignature := float64(full.HeapAlloc-after.HeapAlloc) / (7 * some)
 	for i := kyccb.DefaultMaxEntries; i < len(keys); i++ {
 		keys[i] = key(i)
 	}
@@ -407,6 +438,7 @@ func BenchmarkMemoryStore(b *testing.B) {
 	runtime.KeepAlive(keys)
 	// After the loop: b.Loop drops metrics reported before it.
 	b.ReportMetric(perEntry, "heapB/entry")
+	b.ReportMetric(perSignature, "heapB/signature")
 }
 
 // memoryModel is the memory store's documented behaviour, written as

@@ -11,8 +11,8 @@ import (
 
 // replaySignatures is how many signatures a SEP-12 verifier without
 // [WithDedup] remembers: the callbacks of the last four minutes at over
-// 400 a second, in about 17 MB at most (docs/security.md has the
-// measurement).
+// 400 a second, in about 13 MB at most (BenchmarkReplayFlood; see
+// docs/security.md).
 const replaySignatures = 100_000
 
 // signatureID names a signed request for replay protection: the SHA-256,
