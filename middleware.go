@@ -27,6 +27,19 @@ import (
 // keys are unavailable and for the duplicates described at [WithDedup].
 // Header and timestamp are checked before the body is read.
 //
+// A request whose signature was processed before is answered 200 without
+// calling fn, and reported as [ErrReplay]: senders sign every delivery
+// anew, so a repeated signature is a captured request sent again, however
+// its header is spelled. Without [WithDedup] the verifier remembers the
+// signature of each request fn (or, in the middleware form, next) succeeded
+// with, in this process, until twice the tolerance after it was signed; at
+// most 100,000 of them (about 13 MB), forgetting those that expire soonest
+// when full, so that a flood of more genuine callbacks than that in a few
+// minutes lets the oldest be replayed for what is left of their time.
+// Signatures of failed deliveries are not remembered: the same request
+// sent again is processed. Replicas of a service share what they remember
+// only through a [WithDedup] store.
+//
 // SEP12 panics if signingKey, host or an option is unusable, as
 // [http.ServeMux.Handle] does for a bad pattern, with an error matching
 // [ErrConfig]; [NewSEP12Verifier] returns the error instead. The handler is
