@@ -423,7 +423,7 @@ func (dl *delivery) abandon(ctx context.Context) {
 // dedup allocates nothing more.
 func callOnce[T any](c *config, w http.ResponseWriter, r *http.Request, mode, key string, dv Delivery, ctx context.Context, fn func(context.Context, T) error, v T, start time.Time) {
 	if c.dedup.store == nil {
-		if c.replay.seen(dv.Signature, c.now()) {
+		if c.replay.seen(dv.Signature) {
 			c.reply(w, r, mode, ErrReplay, start)
 			return
 		}
@@ -462,7 +462,7 @@ func (c *config) serveOnce(w http.ResponseWriter, r *http.Request, mode, key str
 		next.ServeHTTP(w, r)
 		return
 	}
-	if c.dedup.store == nil && c.replay.seen(dv.Signature, c.now()) {
+	if c.dedup.store == nil && c.replay.seen(dv.Signature) {
 		c.reply(w, r, mode, ErrReplay, start)
 		return
 	}

@@ -15,12 +15,14 @@ import (
 // docs/security.md).
 const replaySignatures = 100_000
 
-// signatureID names a signed request for replay protection: the SHA-256,
-// in hex, of the signature's decoded bytes, so that every spelling of
-// one signature (either base64 alphabet, padded or not, the pairs in any
-// order, pairs added) is one. Ed25519 as crypto/ed25519 checks it is not
-// malleable: no one without the key can make other bytes that verify for
-// the same message.
+// signatureID names a signed request for a store's replay protection
+// ([Delivery.Signature]): the SHA-256, in hex, of the signature's decoded
+// bytes, so that every spelling of one signature (either base64 alphabet,
+// padded or not, the pairs in any order, pairs added) is one, in text any
+// store keeps. Ed25519 as crypto/ed25519 checks it is not malleable: no
+// one without the key can make other bytes that verify for the same
+// message. The verifier's own memory keys by the decoded bytes
+// themselves, which name the request as well.
 func signatureID(sig []byte) string {
 	sum := sha256.Sum256(sig)
 	var buf [2 * sha256.Size]byte
@@ -64,15 +66,17 @@ func newReplayMemory(max int) *replayMemory {
 	return &replayMemory{max: max, ends: make(map[string]int64)}
 }
 
-// seen reports whether sig was remembered and has not expired at now.
-func (m *replayMemory) seen(sig string, now time.Time) bool {
+// seen reports whether sig is remembered. One that expired but is not yet
+// forgotten counts: its request passed the freshness check again only
+// because the clock went back, and it was processed all the same.
+func (m *replayMemory) seen(sig string) bool {
 	if m == nil || sig == "" {
 		return false
 	}
 	m.mu.Lock()
-	end, ok := m.ends[sig]
+	_, ok := m.ends[sig]
 	m.mu.Unlock()
-	return ok && now.UnixNano() < end
+	return ok
 }
 
 // remember keeps sig for ttl from now.
