@@ -114,7 +114,8 @@ func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.H
 // body restored byte for byte; [RawBody] and [SignedAt] work on the
 // request's context. Rejected requests, bodies that are not a JSON object
 // among them, get the replies described at [SEP12] and never reach next;
-// with [WithDedup], duplicates are answered without reaching next.
+// nor do replays (see [SEP12]), and, with [WithDedup], duplicates and
+// stale transaction callbacks.
 func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := v.cfg.start()
