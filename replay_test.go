@@ -404,3 +404,27 @@ func BenchmarkReplayFlood(b *testing.B) {
 		runtime.KeepAlive(h)
 	}
 }
+
+// BenchmarkReplayMemory measures what replay protection adds to each
+// request of a verifier without WithDedup: a signature looked up and
+// remembered, in a memory that grows to 12,000 and starts again empty.
+// Beside the 50 µs of ed25519.Verify it is a few tenths of a percent.
+func BenchmarkReplayMemory(b *testing.B) {
+	sigs := make([][]byte, 12_000)
+	for i := range sigs {
+		sigs[i] = bytes.Repeat([]byte(fmt.Sprintf("%08d", i)), 8)
+	}
+	at := time.Unix(1_700_000_000, 0)
+	m := kyccb.NewReplayMemory()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i == len(sigs) {
+			i, m = 0, kyccb.NewReplayMemory()
+		}
+		if !m.Process(sigs[i], at, time.Now()) {
+			b.Fatal("a new signature was taken for a replay")
+		}
+		i++
+	}
+}
