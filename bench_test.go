@@ -7,6 +7,7 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -75,7 +76,47 @@ type benchFixture struct {
 	handler                 http.Handler
 	floor                   func()
 	body                    []byte
+	// fresh are valid requests, each with a signature of its own, as the
+	// anchor signs every delivery: the handler processes and remembers
+	// each (replay protection), where valid again and again is a replay.
+	fresh []*reusableRequest
+	// freshFloor is the floor of the fresh requests in turn.
+	freshFloor func()
+	// build returns a verifier like the handler's, with opts added.
+	build func(opts ...kyccb.Option) *kyccb.SEP12Verifier
+	// handle makes the measured handler of a verifier made by build.
+	handle func(*kyccb.SEP12Verifier) http.Handler
 }
+
+// freshServer serves fx's fresh requests in turn to a handler of a
+// verifier built by fx.build, and empties the verifier's memory of
+// signatures each time it starts over, so that every request is processed
+// and remembered.
+type freshServer struct {
+	fx   *benchFixture
+	opts []kyccb.Option
+	v    *kyccb.SEP12Verifier
+	h    http.Handler
+	next int
+}
+
+func (f *freshServer) serve(w *discardWriter) {
+	if f.h == nil {
+		f.v = f.fx.build(f.opts...)
+		f.h = f.fx.handle(f.v)
+	}
+	if f.next == len(f.fx.fresh) {
+		kyccb.SetReplayMemory(f.v, kyccb.ReplaySignatures)
+		f.next = 0
+	}
+	f.fx.fresh[f.next].serve(f.h, w)
+	f.next++
+}
+
+// freshCount is how many distinct requests fresh holds: as many as one
+// round of BenchmarkRatios serves each contender, few enough to stay in
+// the cache, as the floor's one request does.
+const freshCount = 250
 
 func newSEP12Fixture(tb testing.TB) *benchFixture {
 	var body []byte
@@ -87,14 +128,25 @@ func newSEP12Fixture(tb testing.TB) *benchFixture {
 	now := time.Unix(1700000000, 0)
 	sig := sign(tb, testSeed, testHost, string(body), now)
 	staleSig := sign(tb, testSeed, testHost, string(body), now.Add(-time.Hour))
-	h := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
-		kyccb.WithClock(func() time.Time { return now }))
+	pub := ed25519.PublicKey(mustKey(tb))
+	build := func(opts ...kyccb.Option) *kyccb.SEP12Verifier {
+		v, err := kyccb.NewSEP12Verifier(kyccb.StaticKeys{pub}, testHost,
+			append([]kyccb.Option{kyccb.WithClock(func() time.Time { return now })}, opts...)...)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return v
+	}
+	h := build().Handler(func(context.Context, kyccb.Customer) error { return nil })
+	fresh, freshFloor := freshRequests(tb, body, `","status"`, now, func(b []byte) error {
+		var c kyccb.Customer
+		return json.Unmarshal(b, &c)
+	})
 
 	parsed, err := wire.ParseSignature(sig)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pub := ed25519.PublicKey(mustKey(tb))
 	msg := []byte(parsed.Timestamp + "." + testHost + "." + string(body))
 	floor := func() {
 		if !ed25519.Verify(pub, msg, parsed.Bytes) {
@@ -106,12 +158,57 @@ func newSEP12Fixture(tb testing.TB) *benchFixture {
 		}
 	}
 	return &benchFixture{
-		valid:     newReusableRequest(body, map[string]string{"Signature": sig}),
-		stale:     newReusableRequest(body, map[string]string{"Signature": staleSig}),
-		malformed: newReusableRequest(body, map[string]string{"Signature": "t=1700000000, s=!!"}),
-		handler:   h,
-		floor:     floor,
-		body:      body,
+		valid:      newReusableRequest(body, map[string]string{"Signature": sig}),
+		stale:      newReusableRequest(body, map[string]string{"Signature": staleSig}),
+		malformed:  newReusableRequest(body, map[string]string{"Signature": "t=1700000000, s=!!"}),
+		handler:    h,
+		floor:      floor,
+		body:       body,
+		fresh:      fresh,
+		freshFloor: freshFloor,
+		build:      build,
+		handle: func(v *kyccb.SEP12Verifier) http.Handler {
+			return v.Handler(func(context.Context, kyccb.Customer) error { return nil })
+		},
+	}
+}
+
+// freshRequests returns freshCount valid requests for body, signed at now,
+// each with the four bytes before the end mark counting (an id's last
+// digits) so that every one has a signature of its own and the same length
+// and work; and their floor in turn: ed25519.Verify and decode.
+func freshRequests(tb testing.TB, body []byte, end string, now time.Time, decode func([]byte) error) ([]*reusableRequest, func()) {
+	id := bytes.Index(body, []byte(end))
+	if id < 4 {
+		tb.Fatal("no id to vary in the benchmark's body")
+	}
+	pub := ed25519.PublicKey(mustKey(tb))
+	var fresh []*reusableRequest
+	var msgs, sigs, bodies [][]byte
+	for i := range freshCount {
+		b := bytes.Clone(body)
+		copy(b[id-4:id], fmt.Sprintf("%04x", i))
+		h := sign(tb, testSeed, testHost, string(b), now)
+		fresh = append(fresh, newReusableRequest(b, map[string]string{"Signature": h}))
+		p, err := wire.ParseSignature(h)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		msgs = append(msgs, []byte(p.Timestamp+"."+testHost+"."+string(b)))
+		sigs, bodies = append(sigs, p.Bytes), append(bodies, b)
+	}
+	next := 0
+	return fresh, func() {
+		if next == freshCount {
+			next = 0
+		}
+		if !ed25519.Verify(pub, msgs[next], sigs[next]) {
+			panic("floor: bad signature")
+		}
+		if err := decode(bodies[next]); err != nil {
+			panic(err)
+		}
+		next++
 	}
 }
 
@@ -124,13 +221,29 @@ func newTransactionFixture(tb testing.TB) (*benchFixture, *reusableRequest) {
 	body := []byte(txJSON)
 	now := time.Unix(1700000000, 0)
 	sig := sign(tb, testSeed, testHost, txJSON, now)
-	h := kyccb.Transactions(testAddress, testHost, func(context.Context, kyccb.Transaction) error { return nil },
-		kyccb.WithClock(func() time.Time { return now }), kyccb.WithLogger(slog.New(slog.DiscardHandler)))
+	pub := ed25519.PublicKey(mustKey(tb))
+	build := func(opts ...kyccb.Option) *kyccb.SEP12Verifier {
+		v, err := kyccb.NewSEP12Verifier(kyccb.StaticKeys{pub}, testHost,
+			append([]kyccb.Option{kyccb.WithClock(func() time.Time { return now }), kyccb.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return v
+	}
+	handle := func(v *kyccb.SEP12Verifier) http.Handler {
+		return v.TransactionHandler(func(context.Context, kyccb.Transaction) error { return nil })
+	}
+	h := handle(build())
+	fresh, freshFloor := freshRequests(tb, body, `","kind"`, now, func(b []byte) error {
+		var cb struct {
+			Transaction kyccb.Transaction `json:"transaction"`
+		}
+		return json.Unmarshal(b, &cb)
+	})
 	parsed, err := wire.ParseSignature(sig)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	pub := ed25519.PublicKey(mustKey(tb))
 	msg := []byte(parsed.Timestamp + "." + testHost + "." + txJSON)
 	floor := func() {
 		if !ed25519.Verify(pub, msg, parsed.Bytes) {
@@ -144,12 +257,16 @@ func newTransactionFixture(tb testing.TB) (*benchFixture, *reusableRequest) {
 		}
 	}
 	return &benchFixture{
-		valid:     newReusableRequest(body, map[string]string{"Signature": sig}),
-		stale:     newReusableRequest(body, map[string]string{"Signature": sign(tb, testSeed, testHost, txJSON, now.Add(-time.Hour))}),
-		malformed: newReusableRequest(body, map[string]string{"Signature": "t=1700000000, s=!!"}),
-		handler:   h,
-		floor:     floor,
-		body:      body,
+		valid:      newReusableRequest(body, map[string]string{"Signature": sig}),
+		stale:      newReusableRequest(body, map[string]string{"Signature": sign(tb, testSeed, testHost, txJSON, now.Add(-time.Hour))}),
+		malformed:  newReusableRequest(body, map[string]string{"Signature": "t=1700000000, s=!!"}),
+		handler:    h,
+		floor:      floor,
+		body:       body,
+		fresh:      fresh,
+		freshFloor: freshFloor,
+		build:      build,
+		handle:     handle,
 	}, newReusableRequest(body, map[string]string{"Signature": sign(tb, otherSeed, testHost, txJSON, now)})
 }
 
@@ -167,11 +284,23 @@ func BenchmarkTransactions(b *testing.B) {
 			}
 		}
 	}
-	b.Run("handler", run(fx.valid, 200))
+	b.Run("handler", func(b *testing.B) {
+		b.ReportAllocs()
+		f := &freshServer{fx: fx}
+		for b.Loop() {
+			f.serve(w)
+		}
+		if w.code != 200 {
+			b.Fatalf("status %d, want 200", w.code)
+		}
+	})
+	// The same request again and again: each is a replay, answered
+	// without running the function.
+	b.Run("replay", run(fx.valid, 200))
 	b.Run("floor", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			fx.floor()
+			fx.freshFloor()
 		}
 	})
 	b.Run("stale", run(fx.stale, 401))
@@ -194,7 +323,20 @@ func BenchmarkSEP12(b *testing.B) {
 			}
 		}
 	}
-	b.Run("handler", run(fx.valid, 200))
+	b.Run("handler", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(fx.body)))
+		f := &freshServer{fx: fx}
+		for b.Loop() {
+			f.serve(w)
+		}
+		if w.code != 200 {
+			b.Fatalf("status %d, want 200", w.code)
+		}
+	})
+	// The same request again and again: each is a replay, answered
+	// without running the function.
+	b.Run("replay", run(fx.valid, 200))
 	b.Run("floor", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(fx.body)))
@@ -348,12 +490,13 @@ func BenchmarkRatios(b *testing.B) {
 	xfx := newXGatewayFixture(b)
 	tfx, tforged := newTransactionFixture(b)
 	fs, fx1, fsH, fxH := forgedMiB(b)
-	// The same handler with an observer that counts, as a metrics
+	// The handler with replay protection, on requests signed anew each
+	// time; and the same with an observer that counts, as a metrics
 	// observer does.
 	var seen atomic.Int64
-	observed := kyccb.SEP12(testAddress, testHost, func(context.Context, kyccb.Customer) error { return nil },
-		kyccb.WithClock(func() time.Time { return time.Unix(1700000000, 0) }),
-		kyccb.WithObserver(func(*http.Request, kyccb.Verdict) { seen.Add(1) }))
+	valid := &freshServer{fx: fx}
+	tvalid := &freshServer{fx: tfx}
+	observed := &freshServer{fx: fx, opts: []kyccb.Option{kyccb.WithObserver(func(*http.Request, kyccb.Verdict) { seen.Add(1) })}}
 	w := &discardWriter{h: http.Header{}}
 	for b.Loop() {
 		f := alternate(10, 5,
@@ -361,16 +504,16 @@ func BenchmarkRatios(b *testing.B) {
 			func() { fx1.serve(fxH, w) },
 		)
 		b.ReportMetric(float64(f[1])/float64(f[0]), "forged-MiB-xgw/sep12")
-		d := alternate(40, 250,
-			func() { fx.valid.serve(fx.handler, w) },
-			fx.floor,
+		d := alternate(40, freshCount,
+			func() { valid.serve(w) },
+			fx.freshFloor,
 			func() { fx.stale.serve(fx.handler, w) },
 			func() { fx.malformed.serve(fx.handler, w) },
 			func() { xfx.valid.serve(xfx.handler, w) },
 			xfx.floor,
-			func() { fx.valid.serve(observed, w) },
-			func() { tfx.valid.serve(tfx.handler, w) },
-			tfx.floor,
+			func() { observed.serve(w) },
+			func() { tvalid.serve(w) },
+			tfx.freshFloor,
 			func() { tfx.stale.serve(tfx.handler, w) },
 			func() { tfx.malformed.serve(tfx.handler, w) },
 			func() { tforged.serve(tfx.handler, w) },

@@ -42,9 +42,10 @@ const (
 // SEP-31, the transaction), as an opaque string of at most a hundred ASCII
 // bytes. For each key a store keeps, each expiring on its own: a lease,
 // held by one delivery while its function runs; the fingerprint last
-// applied; the signatures of the deliveries applied, each until it could no
-// longer pass the verifier's freshness check; and the newest UpdatedAt
-// applied (the watermark).
+// applied, with the newest UpdatedAt applied (the watermark), both kept
+// for the TTL from the last delivery applied; and the signatures of the
+// deliveries applied, each for its own SignatureTTL, which may be longer
+// or shorter than that TTL.
 //
 // Each method must be atomic with respect to the others on the same key,
 // also across processes for a shared store: that is what makes two
@@ -66,9 +67,10 @@ type Store interface {
 	Reserve(ctx context.Context, key string, d Delivery, lease time.Duration) (token string, err error)
 
 	// Confirm records d as applied for key: d.Fingerprint as the one last
-	// applied, for ttl; d.Signature, when not empty, for d.SignatureTTL;
-	// and the watermark raised to d.UpdatedAt when that is later (kept for
-	// ttl). It ends the lease token holds. If another token holds an
+	// applied, for ttl; the watermark raised to d.UpdatedAt when that is
+	// later (a zero UpdatedAt leaves it), kept for ttl as well; and
+	// d.Signature, when neither it nor d.SignatureTTL is zero, for
+	// d.SignatureTTL. It ends the lease token holds. If another token holds an
 	// unexpired lease on key, it changes nothing and returns nil. If no
 	// lease is held (it ran out while the function ran), it records d all
 	// the same; a [BindingStore] returns an error instead.
@@ -91,14 +93,17 @@ type Delivery struct {
 	// XGateway callbacks, which carry no signature.
 	Signature string
 
-	// SignatureTTL is how long Signature must be remembered: until the
-	// request could no longer pass the verifier's freshness check.
+	// SignatureTTL is how long Signature must be remembered: until twice
+	// the tolerance after the request was signed. The verifier stops
+	// accepting it one tolerance after; the second covers replicas whose
+	// clocks are behind this one's.
 	SignatureTTL time.Duration
 
 	// UpdatedAt is the updated_at of a SEP-6, SEP-24 or SEP-31
 	// transaction callback, which orders two callbacks about one
-	// transaction; zero when the body has none, and for customer
-	// callbacks, which carry no time.
+	// transaction; zero when the body has none or one that is not a time,
+	// and for customer callbacks, which carry no time. Stores compare
+	// instants, to the nanosecond, whatever the zone.
 	UpdatedAt time.Time
 }
 
@@ -162,9 +167,25 @@ type dedup struct {
 // Confirm fails after a 2xx the sender gets 503 instead, and delivers
 // again. Such a handler cannot flush or hijack its reply.
 //
-// Dedup does not order callbacks. SEP-12 bodies carry no event time and
-// senders sign every retry anew, so an older status that arrives after a
-// newer one (a retry that was delayed) is processed as the change it
+// The store also remembers the signature of each SEP-12 request processed
+// (see [Delivery]), so that the same request sent again, verbatim or
+// respelled, is answered 200 without running the function and reported
+// as [ErrReplay], by every handler sharing the store. Without WithDedup a
+// SEP-12 verifier remembers them in its own process (see [SEP12]).
+//
+// Transaction callbacks (SEP-6, SEP-24 and SEP-31) are ordered by their
+// transaction's updated_at: one older than the newest applied for its
+// transaction is answered 200 without running the function and reported
+// as [ErrStale]. One with the same updated_at and another body is
+// processed, since the time cannot tell them apart; so is one without
+// updated_at, or with one that is not an ISO 8601 time (RFC 3339, or
+// without a zone, read as UTC), which nothing can order. The newest
+// updated_at is kept as long as the body last applied ([WithDedupTTL]);
+// after that, an older callback is processed again.
+//
+// Customer callbacks are not ordered. SEP-12 bodies carry no event time
+// and senders sign every retry anew, so an older status that arrives after
+// a newer one (a retry that was delayed) is processed as the change it
 // looks like. Where the order matters, treat a callback as a prompt to
 // read the customer's current status from the anchor (GET /customer) or
 // from XGateway's API.
@@ -309,6 +330,16 @@ func xgatewayKey(cb XGatewayCallback) string {
 	return ""
 }
 
+// xgatewayDelivery describes an XGateway callback for the store: its
+// fingerprint, which only a store needs. XGateway signs nothing and sends
+// no time.
+func (c *config) xgatewayDelivery(body []byte) Delivery {
+	if c.dedup.store == nil {
+		return Delivery{}
+	}
+	return Delivery{Fingerprint: fingerprint(body)}
+}
+
 func fingerprint(body []byte) string {
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:])
@@ -382,13 +413,23 @@ func (dl *delivery) abandon(ctx context.Context) {
 	dl.settle(ctx, false)
 }
 
-// callOnce runs fn with v and replies: directly without dedup, else at
-// most once per distinct body of a customer and never twice at once for
-// one. It is generic rather than taking a closure so that the path without
+// callOnce runs fn with v and replies: without dedup, unless the verifier
+// remembers dv's signature as processed, remembering it when fn succeeds;
+// with dedup, at most once per distinct body of a customer, never for a
+// replayed or stale delivery, and never twice at once for one customer.
+// It is generic rather than taking a closure so that the path without
 // dedup allocates nothing more.
 func callOnce[T any](c *config, w http.ResponseWriter, r *http.Request, mode, key string, dv Delivery, ctx context.Context, fn func(context.Context, T) error, v T, start time.Time) {
 	if c.dedup.store == nil {
-		c.reply(w, r, mode, callFn(fn, ctx, v), start)
+		if c.replay.seen(dv.Signature) {
+			c.reply(w, r, mode, ErrReplay, start)
+			return
+		}
+		err := callFn(fn, ctx, v)
+		if err == nil {
+			c.replay.remember(dv.Signature, dv.SignatureTTL, c.now())
+		}
+		c.reply(w, r, mode, err, start)
 		return
 	}
 	dl, run, reason := c.dedup.begin(r.Context(), key, dv)
@@ -411,18 +452,26 @@ func callOnce[T any](c *config, w http.ResponseWriter, r *http.Request, mode, ke
 	c.replyCode(w, r, mode, code, joinErrors(err, serr), start)
 }
 
-// serveOnce calls next for a verified request: directly without dedup,
-// else as callOnce runs a function, judging next's success by the status
-// it writes.
+// serveOnce calls next for a verified request as callOnce runs a
+// function, judging next's success by the status it writes: 2xx, or
+// nothing written.
 func (c *config) serveOnce(w http.ResponseWriter, r *http.Request, mode, key string, dv Delivery, next http.Handler, start time.Time) {
-	if c.dedup.store == nil && c.observer == nil {
+	if c.dedup.store == nil && c.observer == nil && c.replay == nil {
 		next.ServeHTTP(w, r)
+		return
+	}
+	if c.dedup.store == nil && c.replay.seen(dv.Signature) {
+		c.reply(w, r, mode, ErrReplay, start)
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w}
 	if c.dedup.store == nil {
 		next.ServeHTTP(sw, r)
-		c.observe(r, mode, sw.status(), nil, start)
+		code := sw.status()
+		if code >= 200 && code <= 299 {
+			c.replay.remember(dv.Signature, dv.SignatureTTL, c.now())
+		}
+		c.observe(r, mode, code, nil, start)
 		return
 	}
 	dl, run, reason := c.dedup.begin(r.Context(), key, dv)

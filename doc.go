@@ -86,8 +86,12 @@
 // body equal to the one last processed for its customer is answered 200
 // without running the function; any other body is processed. [NewMemoryStore]
 // works within one process, the Redis store of package
-// github.com/kyccb/kyccb/redisstore across replicas. Dedup does not order
-// callbacks: see [WithDedup].
+// github.com/kyccb/kyccb/redisstore across replicas. A SEP-12 request whose
+// signature was processed before is a replay, answered 200 without running
+// the function: in the process by default, across replicas through the
+// store. With a store, transaction callbacks are ordered by their
+// updated_at; customer callbacks carry no time, and nothing orders them:
+// see [WithDedup].
 //
 // # Errors and observability
 //

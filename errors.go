@@ -72,11 +72,13 @@ var (
 	// [WithObserver]; a [Store] returns it from Reserve.
 	ErrDuplicate = errors.New("kyccb: callback already processed")
 
-	// ErrReplay: under [WithDedup], the request's signature is one already
-	// processed for its customer: a captured request sent again, answered
-	// 200 without running the function. Senders sign every genuine attempt
-	// anew, so a repeated signature is never a new delivery. Handlers report
-	// it to the observer and at Debug; a [Store] returns it from Reserve.
+	// ErrReplay: the SEP-12 request's signature is one already processed
+	// (by this verifier, or under [WithDedup] for its customer by any
+	// handler sharing the store): a captured request sent again, however
+	// its header is spelled, answered 200 without running the function.
+	// Senders sign every genuine attempt anew, so a repeated signature is
+	// never a new delivery. Handlers report it to the observer and at
+	// Debug; a [Store] returns it from Reserve.
 	ErrReplay = errors.New("kyccb: signed request already processed")
 
 	// ErrStale: under [WithDedup], a transaction callback whose updated_at

@@ -1,6 +1,10 @@
 package kyccb
 
-import "time"
+import (
+	"time"
+
+	"github.com/kyccb/kyccb/internal/wire"
+)
 
 // SetLogWindow shortens the window of the rejection log limit for a test,
 // and returns a function that restores it.
@@ -12,3 +16,32 @@ func SetLogWindow(d time.Duration) (restore func()) {
 
 // LogBurst is how many records a window allows.
 const LogBurst = logBurst
+
+// SetReplayMemory gives v, a verifier without WithDedup, a memory of at
+// most n signatures, and returns a function that tells how many it holds.
+func SetReplayMemory(v *SEP12Verifier, n int) (size func() int) {
+	v.cfg.replay = newReplayMemory(n)
+	return v.cfg.replay.len
+}
+
+// ReplaySignatures is how many signatures a verifier without WithDedup
+// remembers.
+const ReplaySignatures = replaySignatures
+
+// ReplayMemory is the memory of signatures of a verifier without
+// WithDedup, for benchmarks.
+type ReplayMemory struct{ m *replayMemory }
+
+func NewReplayMemory() ReplayMemory { return ReplayMemory{newReplayMemory(replaySignatures)} }
+
+// Process does for the decoded signature sig, signed at signedAt, what
+// the handler does for a request at now: looks it up and, when it is not
+// a replay, remembers it as processed. It reports whether it was new.
+func (r ReplayMemory) Process(sig []byte, signedAt, now time.Time) bool {
+	id := string(sig)
+	if r.m.seen(id) {
+		return false
+	}
+	r.m.remember(id, signatureTTL(wire.Signature{Time: signedAt}, DefaultTolerance, now), now)
+	return true
+}

@@ -4,14 +4,24 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 )
 
 // DefaultMaxEntries is how many customers a store made by [NewMemoryStore]
-// remembers unless [WithMaxEntries] says otherwise: about 30 MB at most.
+// remembers unless [WithMaxEntries] says otherwise: about 40 MB when each
+// keeps the signature of one recent delivery, as callbacks minutes apart
+// leave them, and at most about 110 MB should every customer have had
+// eight deliveries applied within a few minutes.
 const DefaultMaxEntries = 100_000
+
+// memorySignatures is how many signatures a memory store remembers per
+// key. A key records one for each delivery applied within the few minutes
+// a signature lives, which is one or two for a real customer; past this
+// many, the one that expires soonest is forgotten first.
+const memorySignatures = 8
 
 // errMemoryFull is returned by a memory store whose every entry holds an
 // active lease.
@@ -53,6 +63,11 @@ func WithMemoryClock(now func() time.Time) MemoryOption {
 // callback once: they need a shared store such as the one in package
 // github.com/kyccb/kyccb/redisstore. The entries are lost when the process
 // exits.
+//
+// Besides a lease and the body last applied, each entry keeps the
+// signatures of the deliveries applied (at most eight per key: past that,
+// the one that expires soonest is forgotten, and a replay of its request
+// is no longer recognised as one) and the newest UpdatedAt applied.
 //
 // The store holds at most [DefaultMaxEntries] entries (see
 // [WithMaxEntries]). To make room it drops expired entries first, then
@@ -100,9 +115,17 @@ type memoryEntry struct {
 	key      string
 	token    string // the active lease's token, "" when none
 	leaseEnd time.Time
-	fp       string // the fingerprint last applied, "" when none
+	fp       string    // the fingerprint last applied, "" when none
+	mark     time.Time // the watermark, kept with fp
 	doneEnd  time.Time
+	sigs     []memorySignature
 	index    int // in byTime
+}
+
+// memorySignature is the signature of an applied delivery.
+type memorySignature struct {
+	sig string
+	end time.Time
 }
 
 // expires is when nothing of e is left.
@@ -110,6 +133,11 @@ func (e *memoryEntry) expires() time.Time {
 	t := e.doneEnd
 	if e.token != "" && e.leaseEnd.After(t) {
 		t = e.leaseEnd
+	}
+	for _, s := range e.sigs {
+		if s.end.After(t) {
+			t = s.end
+		}
 	}
 	return t
 }
@@ -121,9 +149,35 @@ func (e *memoryEntry) expire(now time.Time) bool {
 		e.token = ""
 	}
 	if e.fp != "" && !now.Before(e.doneEnd) {
-		e.fp = ""
+		e.fp, e.mark = "", time.Time{}
 	}
-	return e.token != "" || e.fp != ""
+	e.sigs = slices.DeleteFunc(e.sigs, func(s memorySignature) bool { return !now.Before(s.end) })
+	return e.token != "" || e.fp != "" || len(e.sigs) > 0
+}
+
+// replayed reports whether sig is one of e's live signatures.
+func (e *memoryEntry) replayed(sig string) bool {
+	for _, s := range e.sigs {
+		if s.sig == sig {
+			return true
+		}
+	}
+	return false
+}
+
+// record keeps sig until end, forgetting the signature that expires
+// soonest when e already keeps memorySignatures.
+func (e *memoryEntry) record(sig string, end time.Time) {
+	if len(e.sigs) == memorySignatures {
+		i := 0
+		for j, s := range e.sigs {
+			if s.end.Before(e.sigs[i].end) {
+				i = j
+			}
+		}
+		e.sigs = slices.Delete(e.sigs, i, i+1)
+	}
+	e.sigs = append(e.sigs, memorySignature{sig, end})
 }
 
 // get returns key's live entry, or nil.
@@ -158,11 +212,16 @@ func (s *memoryStore) Reserve(_ context.Context, key string, d Delivery, lease t
 	s.sweep(now, 2)
 	e := s.get(key, now)
 	switch {
-	// A redelivery of the body last applied is answered as one even while
-	// another delivery holds the lease: a 503 would have its retry come
-	// after that delivery, and re-apply an older status over a newer one.
-	case e != nil && e.fp == d.Fingerprint:
+	// A replay, a redelivery of the body last applied and an older status
+	// are answered as such even while another delivery holds the lease: a
+	// 503 would have their retries come after that delivery, and re-apply
+	// an older status over a newer one.
+	case e != nil && d.Signature != "" && e.replayed(d.Signature):
+		return "", ErrReplay
+	case e != nil && e.fp != "" && e.fp == d.Fingerprint:
 		return "", ErrDuplicate
+	case e != nil && e.fp != "" && !d.UpdatedAt.IsZero() && d.UpdatedAt.Before(e.mark):
+		return "", ErrStale
 	case e != nil && e.token != "":
 		return "", ErrDuplicateInProgress
 	case e == nil:
@@ -191,7 +250,15 @@ func (s *memoryStore) Confirm(_ context.Context, key, token string, d Delivery, 
 			return err
 		}
 	}
+	if e.fp == "" || d.UpdatedAt.After(e.mark) {
+		// A zero UpdatedAt keeps the watermark; an expired record had
+		// none.
+		e.mark = d.UpdatedAt
+	}
 	e.token, e.fp, e.doneEnd = "", d.Fingerprint, now.Add(ttl)
+	if d.Signature != "" && d.SignatureTTL > 0 {
+		e.record(d.Signature, now.Add(d.SignatureTTL))
+	}
 	heap.Fix(&s.byTime, e.index)
 	return nil
 }
@@ -204,7 +271,7 @@ func (s *memoryStore) Release(_ context.Context, key, token string) error {
 		return nil
 	}
 	e.token = ""
-	if e.fp == "" {
+	if e.fp == "" && len(e.sigs) == 0 {
 		s.remove(e)
 		return nil
 	}

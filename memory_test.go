@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,9 +39,15 @@ const (
 // reserveStep reserves key for the body fp and expects want: nil for a
 // lease, whose token it keeps, or the sentinel Reserve must match.
 func reserveStep(key, fp string, lease time.Duration, want error) memoryStep {
+	return reserveDStep(key, kyccb.Delivery{Fingerprint: fp}, lease, want)
+}
+
+// reserveDStep is reserveStep for the delivery d.
+func reserveDStep(key string, d kyccb.Delivery, lease time.Duration, want error) memoryStep {
+	fp := d.Fingerprint + " " + d.Signature
 	return func(h *memoryHarness) {
 		h.t.Helper()
-		tok, err := h.store.Reserve(h.t.Context(), key, kyccb.Delivery{Fingerprint: fp}, lease)
+		tok, err := h.store.Reserve(h.t.Context(), key, d, lease)
 		switch {
 		case want == nil && err != nil:
 			h.t.Fatalf("Reserve(%s, %s): %v, want a lease", key, fp, err)
@@ -81,6 +88,26 @@ func confirmWithStep(key, tokenOf, fp string, ttl time.Duration) memoryStep {
 			h.t.Fatalf("Confirm(%s, %s): %v", key, fp, err)
 		}
 	}
+}
+
+// confirmDStep confirms key with the delivery d.
+func confirmDStep(key string, d kyccb.Delivery, ttl time.Duration) memoryStep {
+	return func(h *memoryHarness) {
+		h.t.Helper()
+		if err := h.store.Confirm(h.t.Context(), key, h.tokens[key], d, ttl); err != nil {
+			h.t.Fatalf("Confirm(%s, %+v): %v", key, d, err)
+		}
+	}
+}
+
+// signed is a delivery of fp with signature sig, remembered for sigTTL.
+func signed(fp, sig string, sigTTL time.Duration) kyccb.Delivery {
+	return kyccb.Delivery{Fingerprint: fp, Signature: sig, SignatureTTL: sigTTL}
+}
+
+// applySteps reserves and confirms key with d.
+func applySteps(key string, d kyccb.Delivery, ttl time.Duration) []memoryStep {
+	return []memoryStep{reserveDStep(key, d, time.Minute, nil), confirmDStep(key, d, ttl)}
 }
 
 func releaseStep(key string) memoryStep { return releaseWithStep(key, key) }
@@ -293,6 +320,58 @@ func TestMemoryStore(t *testing.T) {
 			reserveStep("b", fpAccepted, lease, kyccb.ErrDuplicateInProgress),
 		}},
 	}
+	// Eight signatures for one key, the fourth the soonest to expire.
+	var eight []memoryStep
+	for j := range 8 {
+		ttl := 4*time.Minute + time.Duration(j)*time.Second
+		if j == 3 {
+			ttl = 3 * time.Minute
+		}
+		eight = append(eight, applySteps("a", signed([]string{fpAccepted, fpNeedsInfo}[j%2], fmt.Sprint("sig", j), ttl), ttl)...)
+	}
+	updated := time.Date(2026, 12, 2, 10, 5, 0, 0, time.UTC)
+	tests = append(tests, []struct {
+		name  string
+		max   int
+		steps []memoryStep
+	}{
+		{"a signature holds until the instant its own TTL ends, past the record's", 10, concat(
+			applySteps("a", signed(fpAccepted, "sig", 4*time.Minute), time.Minute),
+			[]memoryStep{
+				waitStep(4*time.Minute - time.Nanosecond),
+				reserveDStep("a", signed(fpNeedsInfo, "sig", time.Minute), lease, kyccb.ErrReplay),
+				reserveStep("a", fpAccepted, lease, nil), // the record expired
+				releaseStep("a"),
+				waitStep(time.Nanosecond),
+				reserveDStep("a", signed(fpNeedsInfo, "sig", time.Minute), lease, nil),
+			})},
+		{"a key keeps eight signatures, forgetting the one that expires soonest", 10, concat(
+			eight,
+			applySteps("a", signed(fpRejected, "sig8", 5*time.Minute), ttl),
+			[]memoryStep{
+				reserveDStep("a", signed(fpNeedsInfo, "sig0", time.Minute), lease, kyccb.ErrReplay),
+				reserveDStep("a", signed(fpNeedsInfo, "sig7", time.Minute), lease, kyccb.ErrReplay),
+				reserveDStep("a", signed(fpNeedsInfo, "sig8", time.Minute), lease, kyccb.ErrReplay),
+				reserveDStep("a", signed(fpNeedsInfo, "sig3", time.Minute), lease, nil),
+			})},
+		{"an entry left with signatures alone is kept, and dropped to make room like any other", 1, concat(
+			applySteps("a", signed(fpAccepted, "sig", 4*time.Minute), time.Minute),
+			[]memoryStep{
+				waitStep(2 * time.Minute),
+				reserveDStep("a", signed(fpAccepted, "sig", time.Minute), lease, kyccb.ErrReplay),
+				reserveStep("b", fpAccepted, lease, nil), // drops a
+				releaseStep("b"),
+				reserveDStep("a", signed(fpAccepted, "sig", time.Minute), lease, nil),
+			})},
+		{"the watermark holds until the instant the record's TTL ends", 10, concat(
+			applySteps("a", kyccb.Delivery{Fingerprint: fpAccepted, UpdatedAt: updated}, ttl),
+			[]memoryStep{
+				waitStep(ttl - time.Nanosecond),
+				reserveDStep("a", kyccb.Delivery{Fingerprint: fpNeedsInfo, UpdatedAt: updated.Add(-time.Nanosecond)}, lease, kyccb.ErrStale),
+				waitStep(time.Nanosecond),
+				reserveDStep("a", kyccb.Delivery{Fingerprint: fpNeedsInfo, UpdatedAt: updated.Add(-time.Nanosecond)}, lease, nil),
+			})},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newFakeClock()
@@ -308,6 +387,8 @@ func TestMemoryStore(t *testing.T) {
 		})
 	}
 }
+
+func concat(steps ...[]memoryStep) []memoryStep { return slices.Concat(steps...) }
 
 func TestMemoryStoreTokensAreUnique(t *testing.T) {
 	clock := newFakeClock()
@@ -365,30 +446,61 @@ func TestNewMemoryStorePanics(t *testing.T) {
 
 // BenchmarkMemoryStore measures a delivery's store work (reserve, confirm)
 // with the store at its default capacity, so that every new customer drops
-// the record that expires soonest, and reports the heap each entry takes.
+// the record that expires soonest, and reports the heap each entry takes:
+// a customer's record with the signature of the one delivery applied, as
+// the SEP-12 handler passes them (heapB/entry), and the heap each further
+// signature adds, up to the eight a key keeps (heapB/signature).
 func BenchmarkMemoryStore(b *testing.B) {
 	keys := make([]string, 2*kyccb.DefaultMaxEntries)
 	key := func(i int) string { return fmt.Sprintf("sep12:id:%064x", i) }
+	sig := func(i, j int) string { return fmt.Sprintf("%062x%02x", i, j) }
 	const fp = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+	// Each of a key's deliveries is another body: fp, then fp with its
+	// last byte counting.
+	fps := []string{fp}
+	for j := 1; j < 8; j++ {
+		fps = append(fps, fp[:63]+fmt.Sprint(j))
+	}
+	delivery := func(i, j int) kyccb.Delivery {
+		return kyccb.Delivery{Fingerprint: fps[j], Signature: sig(i, j), SignatureTTL: 4 * time.Minute}
+	}
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	// The keys count: a handler makes each and the store keeps it.
+	// The keys and signatures count: a handler makes each and the store
+	// keeps it.
 	s := kyccb.NewMemoryStore()
 	ctx := b.Context()
 	for i := range kyccb.DefaultMaxEntries {
 		keys[i] = key(i)
-		tok, err := s.Reserve(ctx, keys[i], kyccb.Delivery{Fingerprint: fp}, time.Minute)
+		tok, err := s.Reserve(ctx, keys[i], delivery(i, 0), time.Minute)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := s.Confirm(ctx, keys[i], tok, kyccb.Delivery{Fingerprint: fp}, time.Hour); err != nil {
+		if err := s.Confirm(ctx, keys[i], tok, delivery(i, 0), time.Hour); err != nil {
 			b.Fatal(err)
 		}
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	perEntry := float64(after.HeapAlloc-before.HeapAlloc) / kyccb.DefaultMaxEntries
+	// Seven more signatures for a tenth of the keys.
+	const some = kyccb.DefaultMaxEntries / 10
+	for i := range some {
+		for j := 1; j < 8; j++ {
+			tok, err := s.Reserve(ctx, keys[i], delivery(i, j), time.Minute)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Confirm(ctx, keys[i], tok, delivery(i, j), time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	runtime.GC()
+	var full runtime.MemStats
+	runtime.ReadMemStats(&full)
+	perSignature := float64(full.HeapAlloc-after.HeapAlloc) / (7 * some)
 	for i := kyccb.DefaultMaxEntries; i < len(keys); i++ {
 		keys[i] = key(i)
 	}
@@ -407,6 +519,7 @@ func BenchmarkMemoryStore(b *testing.B) {
 	runtime.KeepAlive(keys)
 	// After the loop: b.Loop drops metrics reported before it.
 	b.ReportMetric(perEntry, "heapB/entry")
+	b.ReportMetric(perSignature, "heapB/signature")
 }
 
 // memoryModel is the memory store's documented behaviour, written as

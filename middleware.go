@@ -28,6 +28,19 @@ import (
 // the keys are unavailable and for the duplicates described at [WithDedup].
 // Header and timestamp are checked before the body is read.
 //
+// A request whose signature was processed before is answered 200 without
+// calling fn, and reported as [ErrReplay]: senders sign every delivery
+// anew, so a repeated signature is a captured request sent again, however
+// its header is spelled. Without [WithDedup] the verifier remembers the
+// signature of each request fn (or, in the middleware form, next) succeeded
+// with, in this process, until twice the tolerance after it was signed; at
+// most 100,000 of them (about 13 MB), forgetting those that expire soonest
+// when full, so that a flood of more genuine callbacks than that in a few
+// minutes lets the oldest be replayed for what is left of their time.
+// Signatures of failed deliveries are not remembered: the same request
+// sent again is processed. Replicas of a service share what they remember
+// only through a [WithDedup] store.
+//
 // SEP12 panics if signingKey, host, fn or an option is unusable, as
 // [http.ServeMux.Handle] does for a bad pattern, with an error matching
 // [ErrConfig]; [NewSEP12Verifier] returns the error instead. The handler is
@@ -165,28 +178,26 @@ func (v *SEP12Verifier) CombinedHandler(onCustomer func(context.Context, Custome
 func (v *SEP12Verifier) handler(onCustomer func(context.Context, Customer) error, onTransaction func(context.Context, Transaction) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := v.cfg.start()
-		body, at, err := v.verifyRequest(w, r)
+		body, sig, err := v.verifyRequest(w, r)
 		if err == nil {
 			var cb sep12Body
 			if cb, err = decodeSEP12(body); err == nil {
-				ctx := withCallback(r.Context(), body, at)
-				dv := Delivery{Fingerprint: fingerprint(body)}
+				ctx := withCallback(r.Context(), body, sig.Time)
 				switch {
 				case cb.Transaction == nil && onCustomer != nil:
 					key := ""
 					if v.cfg.dedup.store != nil {
 						key = sep12Key(cb.ID, "", r)
 					}
-					callOnce(&v.cfg, w, r, modeSEP12, key, dv, ctx, onCustomer, cb.Customer, start)
+					callOnce(&v.cfg, w, r, modeSEP12, key, v.delivery(body, sig, time.Time{}), ctx, onCustomer, cb.Customer, start)
 					return
 				case cb.Transaction != nil && onTransaction != nil:
 					tx := cb.Transaction.transaction()
-					dv.UpdatedAt = tx.UpdatedAt
 					key := ""
 					if v.cfg.dedup.store != nil {
 						key = sep12Key("", tx.ID, r)
 					}
-					callOnce(&v.cfg, w, r, modeSEP12, key, dv, ctx, onTransaction, tx, start)
+					callOnce(&v.cfg, w, r, modeSEP12, key, v.delivery(body, sig, tx.UpdatedAt), ctx, onTransaction, tx, start)
 					return
 				case cb.Transaction == nil:
 					err = errNotTransaction
@@ -203,11 +214,12 @@ func (v *SEP12Verifier) handler(onCustomer func(context.Context, Customer) error
 // body restored byte for byte; [RawBody] and [SignedAt] work on the
 // request's context. Rejected requests, bodies that are not a JSON object
 // among them, get the replies described at [SEP12] and never reach next;
-// with [WithDedup], duplicates are answered without reaching next.
+// nor do replays (see [SEP12]), and, with [WithDedup], duplicates and
+// stale transaction callbacks.
 func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := v.cfg.start()
-		body, at, err := v.verifyRequest(w, r)
+		body, sig, err := v.verifyRequest(w, r)
 		if err == nil && !wire.IsObject(body) {
 			err = errNotObject
 		}
@@ -215,39 +227,62 @@ func (v *SEP12Verifier) Middleware(next http.Handler) http.Handler {
 			v.cfg.reply(w, r, modeSEP12, err, start)
 			return
 		}
-		key, dv := "", Delivery{Fingerprint: fingerprint(body)}
+		key, updated := "", time.Time{}
 		if v.cfg.dedup.store != nil {
 			var id, txID string
-			id, txID, dv.UpdatedAt = callbackIDs(body)
+			id, txID, updated = callbackIDs(body)
 			key = sep12Key(id, txID, r)
 		}
-		v.cfg.serveOnce(w, restore(r, body, at), modeSEP12, key, dv, next, start)
+		v.cfg.serveOnce(w, restore(r, body, sig.Time), modeSEP12, key, v.delivery(body, sig, updated), next, start)
 	})
 }
 
 // verifyRequest is the SEP-12 request path: method, then the header and
 // its freshness before any of the body is read (the first half of
 // [SEP12Verifier.Verify]), then the body, read within the limit, then the
-// second half of Verify.
-func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([]byte, time.Time, error) {
+// second half of Verify. It returns the body and the signature, whose
+// Time is the signing time.
+func (v *SEP12Verifier) verifyRequest(w http.ResponseWriter, r *http.Request) ([]byte, wire.Signature, error) {
 	if r.Method != http.MethodPost {
-		return nil, time.Time{}, ErrMethod
+		return nil, wire.Signature{}, ErrMethod
 	}
 	sig, err := v.checkHeader(wire.SignatureValue(r.Header), v.cfg.now())
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, wire.Signature{}, err
 	}
 	// The body is read straight after the signed prefix, so that the
 	// message is never copied.
 	msg := v.signedPrefix(sig, bodyHint(r))
 	bodyAt := len(msg)
 	if msg, err = readBody(w, r, v.cfg.maxBody, msg); err != nil {
-		return nil, time.Time{}, err
+		return nil, wire.Signature{}, err
 	}
 	// Verify's second half. Not full: the handler's decode checks the
 	// JSON, and the middleware checks it itself.
-	at, err := v.verifyMessage(r.Context(), sig, msg, bodyAt, false)
-	return msg[bodyAt:len(msg):len(msg)], at, withRequestHost(err, r.Host, r.Header.Get("X-Forwarded-Host"))
+	if _, err := v.verifyMessage(r.Context(), sig, msg, bodyAt, false); err != nil {
+		return nil, wire.Signature{}, withRequestHost(err, r.Host, r.Header.Get("X-Forwarded-Host"))
+	}
+	return msg[bodyAt:len(msg):len(msg)], sig, nil
+}
+
+// delivery describes a verified request for the store, or for the
+// verifier's memory of signatures without one: the body's fingerprint
+// (only a store needs it), the signature and how long to remember it, and
+// updated, the transaction's updated_at or zero.
+func (v *SEP12Verifier) delivery(body []byte, sig wire.Signature, updated time.Time) Delivery {
+	d := Delivery{
+		SignatureTTL: signatureTTL(sig, v.cfg.tolerance, v.cfg.now()),
+		UpdatedAt:    updated,
+	}
+	if v.cfg.dedup.store == nil {
+		// Only the verifier's own memory sees it: the decoded bytes name
+		// the signature as well as their hash does, at a seventh of the
+		// cost, on the path the handler's speed is measured on.
+		d.Signature = string(sig.Bytes)
+		return d
+	}
+	d.Fingerprint, d.Signature = fingerprint(body), signatureID(sig.Bytes)
+	return d
 }
 
 // Handler returns a handler that authenticates XGateway callbacks with v and
@@ -268,13 +303,13 @@ func (v *XGatewayVerifier) Handler(fn func(context.Context, XGatewayKYC) error) 
 			}
 			switch {
 			case cb.KYC != nil:
-				callOnce(&v.cfg, w, r, modeXGateway, key, Delivery{Fingerprint: fingerprint(body)}, ctx, fn, *cb.KYC, start)
+				callOnce(&v.cfg, w, r, modeXGateway, key, v.cfg.xgatewayDelivery(body), ctx, fn, *cb.KYC, start)
 				return
 			case cb.Transaction != nil && v.cfg.onTransaction != nil:
-				callOnce(&v.cfg, w, r, modeXGateway, key, Delivery{Fingerprint: fingerprint(body)}, ctx, v.cfg.onTransaction, *cb.Transaction, start)
+				callOnce(&v.cfg, w, r, modeXGateway, key, v.cfg.xgatewayDelivery(body), ctx, v.cfg.onTransaction, *cb.Transaction, start)
 				return
 			case cb.BankAccount != nil && v.cfg.onBankAccount != nil:
-				callOnce(&v.cfg, w, r, modeXGateway, key, Delivery{Fingerprint: fingerprint(body)}, ctx, v.cfg.onBankAccount, *cb.BankAccount, start)
+				callOnce(&v.cfg, w, r, modeXGateway, key, v.cfg.xgatewayDelivery(body), ctx, v.cfg.onBankAccount, *cb.BankAccount, start)
 				return
 			}
 		}
@@ -302,7 +337,7 @@ func (v *XGatewayVerifier) Middleware(next http.Handler) http.Handler {
 		if v.cfg.dedup.store != nil {
 			key = xgatewayKey(cb)
 		}
-		v.cfg.serveOnce(w, restore(r, body, time.Time{}), modeXGateway, key, Delivery{Fingerprint: fingerprint(body)}, next, start)
+		v.cfg.serveOnce(w, restore(r, body, time.Time{}), modeXGateway, key, v.cfg.xgatewayDelivery(body), next, start)
 	})
 }
 

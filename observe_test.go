@@ -237,7 +237,15 @@ func TestObserverSeesEveryReply(t *testing.T) {
 		{name: "malformed body", body: `{"status": 7}`, header: sign(t, testSeed, testHost, `{"status": 7}`, now), want: seen{"sep12", 400, "malformed_body"}},
 		{name: "keys unavailable", header: valid, keys: failingKeys{}, want: seen{"sep12", 503, "keys_unavailable"}},
 		{name: "duplicate", header: valid, opts: []kyccb.Option{kyccb.WithDedup(kyccb.NewMemoryStore())},
-			prepare: func(h http.Handler) { serve(h, valid, customerJSON) }, want: seen{"sep12", 200, "duplicate"}},
+			// The anchor's retry, signed anew: the same request again is a
+			// replay.
+			prepare: func(h http.Handler) {
+				serve(h, sign(t, testSeed, testHost, customerJSON, now.Add(-time.Second)), customerJSON)
+			},
+			want: seen{"sep12", 200, "duplicate"}},
+		{name: "replay", header: valid, prepare: func(h http.Handler) { serve(h, valid, customerJSON) }, want: seen{"sep12", 200, "replay"}},
+		{name: "replay with a store", header: valid, opts: []kyccb.Option{kyccb.WithDedup(kyccb.NewMemoryStore())},
+			prepare: func(h http.Handler) { serve(h, valid, customerJSON) }, want: seen{"sep12", 200, "replay"}},
 		{name: "in progress", header: valid, opts: []kyccb.Option{kyccb.WithDedup(kyccb.NewMemoryStore())},
 			fn: func(ctx context.Context, c kyccb.Customer) error {
 				inFn <- struct{}{}

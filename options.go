@@ -33,6 +33,10 @@ type config struct {
 	onBankAccount func(context.Context, XGatewayBankAccount) error
 
 	dedup dedup
+	// replay remembers the signatures processed by a SEP-12 verifier
+	// without a store; nil for XGateway, and with WithDedup, whose store
+	// remembers them.
+	replay *replayMemory
 
 	sep12Only, xgatewayOnly string // the first option given that fits one mode
 	errs                    []error
@@ -66,6 +70,9 @@ func newConfig(mode string, opts []Option) (config, error) {
 		c.fail("%s applies only to XGateway", c.xgatewayOnly)
 	}
 	c.dedup.check(&c)
+	if mode == modeSEP12 && c.dedup.store == nil {
+		c.replay = newReplayMemory(replaySignatures)
+	}
 	return c, errors.Join(c.errs...)
 }
 

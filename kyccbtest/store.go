@@ -36,9 +36,13 @@ func fingerprint(body string) string {
 // key, taken by one delivery at a time and ended by its token; the
 // fingerprint last applied per key, so that a redelivery of it is a
 // duplicate while any other body (a customer going back to an earlier
-// status) is processed; expiry of leases and of applied records on the real
-// clock; tokens unique across keys; and one winner among concurrent
-// reservations. It uses keys of its own, unlikely to exist in s, and leaves
+// status) is processed; the signatures applied per key, so that a request
+// sent again is a replay, while one released stays retryable; the newest
+// updated_at applied per key, so that an older transaction status is
+// stale while an equal one or none is processed; the order of those
+// answers; expiry of leases, applied records and signatures, each on its
+// own, on the real clock; tokens unique across keys; and one winner among
+// concurrent reservations. It uses keys of its own, unlikely to exist in s, and leaves
 // them to expire. Use it to test a store of your own; it takes about a
 // second.
 //
@@ -238,9 +242,152 @@ func TestStore(t *testing.T, s kyccb.Store) {
 		}
 	})
 
+	// Replays: a signed request applied before, sent again.
+	sig1, sig2 := fingerprint("signature 1"), fingerprint("signature 2")
+	signed := func(fp, sig string) kyccb.Delivery {
+		return kyccb.Delivery{Fingerprint: fp, Signature: sig, SignatureTTL: long}
+	}
+	t.Run("a signature applied is a replay, whatever the body and even during another's lease", func(t *testing.T) {
+		// ACCEPTED, REJECTED, then the ACCEPTED request captured and sent
+		// again: its body is no longer the last applied, its signature is
+		// still remembered.
+		key := newKey()
+		tok := c.reserveD(t, key, signed(acc, sig1), long)
+		c.confirmD(t, key, tok, signed(acc, sig1), long)
+		c.refusedD(t, key, signed(acc, sig1), kyccb.ErrReplay)
+		tok = c.reserveD(t, key, signed(info, sig2), long)
+		c.refusedD(t, key, signed(acc, sig1), kyccb.ErrReplay)
+		c.confirmD(t, key, tok, signed(info, sig2), long)
+		c.refusedD(t, key, signed(acc, sig1), kyccb.ErrReplay)
+		c.refusedD(t, key, signed(other, sig2), kyccb.ErrReplay)
+		// The same body signed anew is a genuine return to ACCEPTED.
+		c.reserveD(t, key, signed(acc, fingerprint("signature 3")), long)
+	})
+	t.Run("a released delivery leaves its signature unrecorded, so the same request is retried", func(t *testing.T) {
+		key := newKey()
+		tok := c.reserveD(t, key, signed(acc, sig1), long)
+		c.release(t, key, tok)
+		tok = c.reserveD(t, key, signed(acc, sig1), long)
+		c.confirmD(t, key, tok, signed(acc, sig1), long)
+		c.refusedD(t, key, signed(acc, sig1), kyccb.ErrReplay)
+	})
+	t.Run("confirm under another token records no signature", func(t *testing.T) {
+		key := newKey()
+		tok := c.reserveD(t, key, signed(acc, sig1), long)
+		c.confirmD(t, key, tok+"x", signed(info, sig2), long)
+		c.release(t, key, tok)
+		c.reserveD(t, key, signed(info, sig2), long)
+	})
+	t.Run("requests without a signature are never replays", func(t *testing.T) {
+		key := newKey()
+		tok := c.reserveD(t, key, kyccb.Delivery{Fingerprint: acc}, long)
+		c.confirmD(t, key, tok, kyccb.Delivery{Fingerprint: acc}, long)
+		tok = c.reserveD(t, key, kyccb.Delivery{Fingerprint: info}, long)
+		c.confirmD(t, key, tok, kyccb.Delivery{Fingerprint: info}, long)
+		c.reserveD(t, key, kyccb.Delivery{Fingerprint: acc}, long)
+	})
+
+	// Order: the issue 15 sequence of one transaction's callbacks.
+	at := func(hhmm string) time.Time {
+		v, err := time.Parse(time.RFC3339, "2026-12-02T"+hhmm+":00Z")
+		if err != nil {
+			panic(err)
+		}
+		return v
+	}
+	completed, pending, refunded := fingerprint(`{"transaction":{"status":"completed"}}`), fingerprint(`{"transaction":{"status":"pending_anchor"}}`), fingerprint(`{"transaction":{"status":"refunded"}}`)
+	tx := func(fp string, updated time.Time) kyccb.Delivery {
+		return kyccb.Delivery{Fingerprint: fp, UpdatedAt: updated}
+	}
+	t.Run("completed, a delayed pending_anchor, completed again, refunded: the older one is stale", func(t *testing.T) {
+		key := newKey()
+		tok := c.reserveD(t, key, tx(completed, at("10:05")), long)
+		c.confirmD(t, key, tok, tx(completed, at("10:05")), long)
+		c.refusedD(t, key, tx(pending, at("10:01")), kyccb.ErrStale)
+		c.refusedD(t, key, tx(completed, at("10:05")), kyccb.ErrDuplicate)
+		tok = c.reserveD(t, key, tx(refunded, at("10:07")), long)
+		c.confirmD(t, key, tok, tx(refunded, at("10:07")), long)
+		c.refusedD(t, key, tx(completed, at("10:05")), kyccb.ErrStale)
+		c.refusedD(t, key, tx(pending, at("10:01")), kyccb.ErrStale)
+	})
+	t.Run("the same updated_at with another body, and no updated_at, are processed", func(t *testing.T) {
+		key := newKey()
+		tok := c.reserveD(t, key, tx(completed, at("10:05")), long)
+		c.confirmD(t, key, tok, tx(completed, at("10:05")), long)
+		tok = c.reserveD(t, key, tx(refunded, at("10:05")), long)
+		c.release(t, key, tok)
+		tok = c.reserveD(t, key, tx(pending, time.Time{}), long)
+		c.confirmD(t, key, tok, tx(pending, time.Time{}), long)
+		// A delivery without updated_at left the watermark where it was.
+		c.refusedD(t, key, tx(refunded, at("10:04")), kyccb.ErrStale)
+	})
+	t.Run("the watermark never goes back and compares instants to the nanosecond", func(t *testing.T) {
+		key := newKey()
+		mark := at("10:05").Add(2)
+		tok := c.reserveD(t, key, tx(completed, mark), long)
+		c.confirmD(t, key, tok, tx(completed, mark), long)
+		// A delivery reserved without updated_at but confirmed with an
+		// older one (a store shared with a handler of another kind)
+		// does not lower it.
+		tok = c.reserveD(t, key, tx(pending, time.Time{}), long)
+		c.confirmD(t, key, tok, tx(pending, at("10:01")), long)
+		c.refusedD(t, key, tx(refunded, mark.Add(-1)), kyccb.ErrStale)
+		// The same instant in another zone is not older.
+		c.reserveD(t, key, tx(refunded, mark.In(time.FixedZone("UTC+2", 2*3600))), long)
+	})
+	t.Run("an older delivery is stale even during another's lease", func(t *testing.T) {
+		key := newKey()
+		tok := c.reserveD(t, key, tx(completed, at("10:05")), long)
+		c.confirmD(t, key, tok, tx(completed, at("10:05")), long)
+		c.reserveD(t, key, tx(refunded, at("10:07")), long)
+		c.refusedD(t, key, tx(pending, at("10:01")), kyccb.ErrStale)
+		c.refusedD(t, key, tx(other, at("10:06")), kyccb.ErrDuplicateInProgress)
+	})
+	t.Run("replay is answered before duplicate, duplicate before stale", func(t *testing.T) {
+		key := newKey()
+		d := kyccb.Delivery{Fingerprint: completed, Signature: sig1, SignatureTTL: long, UpdatedAt: at("10:05")}
+		tok := c.reserveD(t, key, d, long)
+		c.confirmD(t, key, tok, d, long)
+		c.refusedD(t, key, kyccb.Delivery{Fingerprint: completed, Signature: sig1, UpdatedAt: at("10:01")}, kyccb.ErrReplay)
+		c.refusedD(t, key, kyccb.Delivery{Fingerprint: completed, Signature: sig2, UpdatedAt: at("10:01")}, kyccb.ErrDuplicate)
+	})
+	t.Run("transactions keep separate watermarks", func(t *testing.T) {
+		a, b := newKey(), newKey()
+		tok := c.reserveD(t, a, tx(completed, at("10:05")), long)
+		c.confirmD(t, a, tok, tx(completed, at("10:05")), long)
+		tok = c.reserveD(t, b, tx(pending, at("10:01")), long)
+		c.confirmD(t, b, tok, tx(pending, at("10:01")), long)
+		c.refusedD(t, a, tx(pending, at("10:01")), kyccb.ErrStale)
+	})
+
 	// The rest wait for entries to expire; they run in parallel with each
 	// other.
 	t.Run("expiry", func(t *testing.T) {
+		t.Run("a signature is forgotten after its own TTL, not the record's", func(t *testing.T) {
+			t.Parallel()
+			key := newKey()
+			d := kyccb.Delivery{Fingerprint: acc, Signature: sig1, SignatureTTL: storeLease}
+			tok := c.reserveD(t, key, d, long)
+			c.confirmD(t, key, tok, d, long)
+			c.eventuallyD(t, key, signed(info, sig1), long)
+		})
+		t.Run("a signature outlives the applied record when its TTL is longer", func(t *testing.T) {
+			t.Parallel()
+			key := newKey()
+			tok := c.reserveD(t, key, signed(acc, sig1), long)
+			c.confirmD(t, key, tok, signed(acc, sig1), storeLease)
+			time.Sleep(3 * storeLease)
+			c.refusedD(t, key, signed(acc, sig1), kyccb.ErrReplay)
+			c.reserveD(t, key, signed(acc, sig2), long) // the record of acc expired
+		})
+		t.Run("the watermark is forgotten with the applied record after its TTL", func(t *testing.T) {
+			t.Parallel()
+			key := newKey()
+			tok := c.reserveD(t, key, tx(completed, at("10:05")), long)
+			c.confirmD(t, key, tok, tx(completed, at("10:05")), storeLease)
+			c.eventuallyD(t, key, tx(pending, at("10:01")), long)
+		})
+
 		t.Run("a lease ends by itself and its old token loses all say", func(t *testing.T) {
 			t.Parallel()
 			key := newKey()
@@ -313,7 +460,13 @@ type storeChecker struct{ s kyccb.Store }
 // reserve expects a lease and returns its token.
 func (c *storeChecker) reserve(t *testing.T, key, fp string, lease time.Duration) string {
 	t.Helper()
-	tok, err := c.s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fp}, lease)
+	return c.reserveD(t, key, kyccb.Delivery{Fingerprint: fp}, lease)
+}
+
+// reserveD is reserve for the delivery d.
+func (c *storeChecker) reserveD(t *testing.T, key string, d kyccb.Delivery, lease time.Duration) string {
+	t.Helper()
+	tok, err := c.s.Reserve(t.Context(), key, d, lease)
 	if err != nil {
 		t.Fatalf("Reserve: %v, want a lease", err)
 	}
@@ -337,7 +490,13 @@ func (c *storeChecker) duplicate(t *testing.T, key, fp string) {
 
 func (c *storeChecker) refused(t *testing.T, key, fp string, want error) {
 	t.Helper()
-	tok, err := c.s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fp}, time.Minute)
+	c.refusedD(t, key, kyccb.Delivery{Fingerprint: fp}, want)
+}
+
+// refusedD expects Reserve of d to answer want.
+func (c *storeChecker) refusedD(t *testing.T, key string, d kyccb.Delivery, want error) {
+	t.Helper()
+	tok, err := c.s.Reserve(t.Context(), key, d, time.Minute)
 	if !errors.Is(err, want) {
 		if err == nil {
 			t.Fatalf("Reserve took a lease, want %v", want)
@@ -367,16 +526,24 @@ func (c *storeChecker) duplicateWithin(t *testing.T, key, fp string, start time.
 // key in progress or fp a duplicate, and returns the token.
 func (c *storeChecker) eventually(t *testing.T, key, fp string, lease time.Duration) string {
 	t.Helper()
+	return c.eventuallyD(t, key, kyccb.Delivery{Fingerprint: fp}, lease)
+}
+
+// eventuallyD is eventually for the delivery d, which may also be a replay
+// or stale until an entry expires.
+func (c *storeChecker) eventuallyD(t *testing.T, key string, d kyccb.Delivery, lease time.Duration) string {
+	t.Helper()
 	deadline := time.Now().Add(20 * storeLease)
 	for {
-		tok, err := c.s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fp}, lease)
+		tok, err := c.s.Reserve(t.Context(), key, d, lease)
 		switch {
 		case err == nil:
 			if tok == "" {
 				t.Fatal("Reserve returned an empty token and no error")
 			}
 			return tok
-		case !errors.Is(err, kyccb.ErrDuplicate) && !errors.Is(err, kyccb.ErrDuplicateInProgress):
+		case !errors.Is(err, kyccb.ErrDuplicate) && !errors.Is(err, kyccb.ErrDuplicateInProgress) &&
+			!errors.Is(err, kyccb.ErrReplay) && !errors.Is(err, kyccb.ErrStale):
 			t.Fatalf("Reserve: %v while waiting for an entry to expire", err)
 		case time.Now().After(deadline):
 			t.Fatalf("Reserve: still %v %s after the entry should have expired", err, 20*storeLease)
@@ -387,7 +554,12 @@ func (c *storeChecker) eventually(t *testing.T, key, fp string, lease time.Durat
 
 func (c *storeChecker) confirm(t *testing.T, key, token, fp string, ttl time.Duration) {
 	t.Helper()
-	if err := c.s.Confirm(t.Context(), key, token, kyccb.Delivery{Fingerprint: fp}, ttl); err != nil {
+	c.confirmD(t, key, token, kyccb.Delivery{Fingerprint: fp}, ttl)
+}
+
+func (c *storeChecker) confirmD(t *testing.T, key, token string, d kyccb.Delivery, ttl time.Duration) {
+	t.Helper()
+	if err := c.s.Confirm(t.Context(), key, token, d, ttl); err != nil {
 		t.Fatalf("Confirm: %v", err)
 	}
 }

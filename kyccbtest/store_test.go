@@ -24,15 +24,18 @@ type refStore struct {
 	broken  string // one of the names in brokenStores, or ""
 	seen    map[string]bool
 	perKey  map[string]int
+	sigs    map[string]time.Time // key+" "+signature -> when it expires
 }
 
 type refLease struct {
 	token string
 	ends  time.Time
+	sig   string // the signature of the delivery holding it
 }
 
 type refRecord struct {
 	fingerprint string
+	mark        time.Time // the watermark
 	ends        time.Time
 }
 
@@ -43,6 +46,7 @@ func newRefStore(broken string) *refStore {
 		broken:  broken,
 		seen:    map[string]bool{},
 		perKey:  map[string]int{},
+		sigs:    map[string]time.Time{},
 	}
 }
 
@@ -60,8 +64,16 @@ func (s *refStore) Reserve(_ context.Context, key string, d kyccb.Delivery, leas
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	if r, ok := s.records[key]; ok && r.fingerprint == fp && (now.Before(r.ends) || s.broken == "records never expire") {
+	if end, ok := s.sigs[key+" "+d.Signature]; ok && d.Signature != "" && (now.Before(end) || s.broken == "signatures never expire") {
+		return "", kyccb.ErrReplay
+	}
+	r, ok := s.records[key]
+	live := ok && (now.Before(r.ends) || s.broken == "records never expire")
+	if live && r.fingerprint == fp {
 		return "", kyccb.ErrDuplicate
+	}
+	if live && !d.UpdatedAt.IsZero() && d.UpdatedAt.Before(r.mark) && s.broken != "no watermark" {
+		return "", kyccb.ErrStale
 	}
 	if s.broken == "remembers every body" && s.seen[key+" "+fp] {
 		return "", kyccb.ErrDuplicate
@@ -80,7 +92,7 @@ func (s *refStore) Reserve(_ context.Context, key string, d kyccb.Delivery, leas
 		s.perKey[key]++
 		tok = strconv.Itoa(s.perKey[key])
 	}
-	s.leases[key] = refLease{tok, now.Add(lease)}
+	s.leases[key] = refLease{tok, now.Add(lease), d.Signature}
 	return tok, nil
 }
 
@@ -96,8 +108,20 @@ func (s *refStore) Confirm(_ context.Context, key, token string, d kyccb.Deliver
 	case held != "" && held != token && s.broken != "confirm ignores the token":
 		return nil
 	}
-	s.records[key] = refRecord{fp, now.Add(ttl)}
+	r, ok := s.records[key]
+	mark := r.mark
+	if !ok || !now.Before(r.ends) || d.UpdatedAt.After(mark) || s.broken == "the watermark follows the last confirm" {
+		mark = d.UpdatedAt
+	}
+	s.records[key] = refRecord{fp, mark, now.Add(ttl)}
 	s.seen[key+" "+fp] = true
+	if d.Signature != "" && d.SignatureTTL > 0 && s.broken != "signatures are not recorded" {
+		sigTTL := d.SignatureTTL
+		if s.broken == "signatures expire with the record" {
+			sigTTL = ttl
+		}
+		s.sigs[key+" "+d.Signature] = now.Add(sigTTL)
+	}
 	if s.broken != "confirm keeps the lease" {
 		delete(s.leases, key)
 	}
@@ -108,6 +132,9 @@ func (s *refStore) Release(_ context.Context, key, token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if token != "" && s.lease(key, time.Now()) == token {
+		if s.broken == "release records the signature" {
+			s.sigs[key+" "+s.leases[key].sig] = time.Now().Add(time.Minute)
+		}
 		delete(s.leases, key)
 		if s.broken == "release forgets the applied record" {
 			delete(s.records, key)
@@ -123,15 +150,21 @@ func TestStoreOfReference(t *testing.T) {
 // brokenStores maps each way of breaking refStore to the test of TestStore
 // that must catch it.
 var brokenStores = map[string]string{
-	"remembers every body":               "ACCEPTED,_NEEDS_INFO,_ACCEPTED_again:_each_is_processed",
-	"release forgets the applied record": "a_released_lease_leaves_the_body_applied_before_it",
-	"confirm ignores the token":          "confirm_under_another_token_changes_nothing",
-	"confirm keeps the lease":            "confirm_ends_the_lease",
-	"a late confirm records nothing":     "expiry/confirm_after_the_lease_ran_out,_untaken,_records",
-	"tokens count per key":               "tokens_are_unique_across_keys_and_leases",
-	"reserve checks, then takes":         "of_many_concurrent_reservations_of_one_key,_one_wins",
-	"leases never end":                   "expiry/a_lease_ends_by_itself_and_its_old_token_loses_all_say",
-	"records never expire":               "expiry/an_applied_record_is_forgotten_after_its_TTL",
+	"remembers every body":                   "ACCEPTED,_NEEDS_INFO,_ACCEPTED_again:_each_is_processed",
+	"release forgets the applied record":     "a_released_lease_leaves_the_body_applied_before_it",
+	"confirm ignores the token":              "confirm_under_another_token_changes_nothing",
+	"confirm keeps the lease":                "confirm_ends_the_lease",
+	"a late confirm records nothing":         "expiry/confirm_after_the_lease_ran_out,_untaken,_records",
+	"tokens count per key":                   "tokens_are_unique_across_keys_and_leases",
+	"reserve checks, then takes":             "of_many_concurrent_reservations_of_one_key,_one_wins",
+	"leases never end":                       "expiry/a_lease_ends_by_itself_and_its_old_token_loses_all_say",
+	"records never expire":                   "expiry/an_applied_record_is_forgotten_after_its_TTL",
+	"signatures are not recorded":            "a_signature_applied_is_a_replay,_whatever_the_body_and_even_during_another's_lease",
+	"release records the signature":          "a_released_delivery_leaves_its_signature_unrecorded,_so_the_same_request_is_retried",
+	"signatures never expire":                "expiry/a_signature_is_forgotten_after_its_own_TTL,_not_the_record's",
+	"signatures expire with the record":      "expiry/a_signature_outlives_the_applied_record_when_its_TTL_is_longer",
+	"no watermark":                           "completed,_a_delayed_pending_anchor,_completed_again,_refunded:_the_older_one_is_stale",
+	"the watermark follows the last confirm": "the_same_updated_at_with_another_body,_and_no_updated_at,_are_processed",
 }
 
 const brokenEnv = "KYCCBTEST_BROKEN_STORE"

@@ -19,12 +19,19 @@
 //
 // # Keys
 //
-// A customer's key K is kept as two Redis keys: "<prefix>{K}:lease", which
-// holds the token of the delivery processing a callback, and
-// "<prefix>{K}:done", which holds the fingerprint of the body last applied.
-// Both expire by themselves (PX), after the lease and the TTL the handler
-// gives. The braces are a hash tag: Redis Cluster puts both in one slot,
-// as the scripts that touch both need. A key that holds a brace, or is
+// A customer's key K is kept as Redis keys under one hash tag:
+// "<prefix>{K}:lease", which holds the token of the delivery processing a
+// callback; "<prefix>{K}:done", a hash of the fingerprint of the body last
+// applied (field fp) and, for transaction callbacks, the newest updated_at
+// applied (the watermark: fields s and ns, unix seconds and nanoseconds);
+// and one "<prefix>{K}:sig:<signature>" for each signed request applied,
+// so that a replay of it is recognised. Each expires by itself (PX): the
+// lease after the lease, the record and its watermark after the TTL the
+// handler gives from the last delivery applied, a signature once its
+// request could no longer pass the handler's freshness check (a few
+// minutes; about 250 bytes of Redis memory each). The braces are a hash
+// tag: Redis Cluster puts all of a customer's keys in one slot, as the
+// scripts that touch them together need. A key that holds a brace, or is
 // empty, is written in hex instead, as "<prefix>}{x<hex>}:lease", so that
 // it cannot move or empty the hash tag.
 //
@@ -107,6 +114,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -172,20 +180,36 @@ type store struct {
 	prefix string
 }
 
-// The scripts' KEYS are the lease's key and the applied record's, from
-// names; releaseScript needs only the first.
+// The scripts' KEYS are the lease's key, the applied record's and, when
+// the delivery has a signature, the signature's, from names;
+// releaseScript needs only the first. A watermark travels as two
+// arguments, unix seconds and nanoseconds, both "" for none: Lua's numbers
+// are doubles, exact for each part but not for nanoseconds since 1970.
 
-// reserveScript takes the lease unless another token holds it or the
-// fingerprint is the one last applied. A lease that holds this very token
-// is this reservation, retried by the client after a lost reply: it is
-// ours.
+// reserveScript takes the lease unless the signature was applied, the
+// fingerprint is the one last applied, the delivery is older than the
+// watermark, or another token holds the lease, answering the first of
+// these that holds. A lease that holds this very token is this
+// reservation, retried by the client after a lost reply: it is ours.
+//
+// ARGV: token, fingerprint, lease in ms, updated_at seconds, nanoseconds.
 var reserveScript = redis.NewScript(`
 local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] then
 	return 'reserved'
 end
-if redis.call('GET', KEYS[2]) == ARGV[2] then
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then
+	return 'replay'
+end
+local done = redis.call('HMGET', KEYS[2], 'fp', 's', 'ns')
+if done[1] == ARGV[2] then
 	return 'duplicate'
+end
+if ARGV[4] ~= '' and done[2] then
+	local s, ws = tonumber(ARGV[4]), tonumber(done[2])
+	if s < ws or (s == ws and tonumber(ARGV[5]) < tonumber(done[3])) then
+		return 'stale'
+	end
 end
 if holder then
 	return 'in progress'
@@ -194,14 +218,29 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return 'reserved'
 `)
 
-// confirmScript records the fingerprint and ends the lease, unless another
-// token holds it.
+// confirmScript records the fingerprint, raises the watermark, records the
+// signature and ends the lease, unless another token holds it. The record
+// and its watermark live for the TTL from the last Confirm.
+//
+// ARGV: token, fingerprint, TTL in ms, updated_at seconds, nanoseconds,
+// signature TTL in ms.
 var confirmScript = redis.NewScript(`
 local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then
 	return 0
 end
-redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+local mark = redis.call('HMGET', KEYS[2], 's', 'ns')
+redis.call('HSET', KEYS[2], 'fp', ARGV[2])
+if ARGV[4] ~= '' then
+	local s, ws = tonumber(ARGV[4]), tonumber(mark[1])
+	if not ws or s > ws or (s == ws and tonumber(ARGV[5]) > tonumber(mark[2])) then
+		redis.call('HSET', KEYS[2], 's', ARGV[4], 'ns', ARGV[5])
+	end
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if KEYS[3] then
+	redis.call('SET', KEYS[3], '1', 'PX', ARGV[6])
+end
 if holder then
 	redis.call('DEL', KEYS[1])
 end
@@ -216,14 +255,28 @@ end
 return 0
 `)
 
-// names returns the Redis keys of key's lease and applied record.
-func (s *store) names(key string) []string {
+// names returns the Redis keys of key's lease and applied record, and of
+// the signature sig unless it is "".
+func (s *store) names(key, sig string) []string {
 	base := s.prefix + "{" + key + "}"
 	if key == "" || strings.ContainsAny(key, "{}") {
 		// "}" right after the prefix: no key written plainly starts so.
 		base = s.prefix + "}{x" + hex.EncodeToString([]byte(key)) + "}"
 	}
-	return []string{base + ":lease", base + ":done"}
+	if sig == "" {
+		return []string{base + ":lease", base + ":done"}
+	}
+	// After the hash tag, the signature's text cannot move it.
+	return []string{base + ":lease", base + ":done", base + ":sig:" + sig}
+}
+
+// mark returns the watermark arguments for t: unix seconds and
+// nanoseconds, or "" and "" for the zero time.
+func mark(t time.Time) (sec, nsec string) {
+	if t.IsZero() {
+		return "", ""
+	}
+	return strconv.FormatInt(t.Unix(), 10), strconv.Itoa(t.Nanosecond())
 }
 
 func (s *store) Reserve(ctx context.Context, key string, d kyccb.Delivery, lease time.Duration) (string, error) {
@@ -235,13 +288,14 @@ func (s *store) Reserve(ctx context.Context, key string, d kyccb.Delivery, lease
 	var b [16]byte
 	rand.Read(b[:]) // never fails
 	token := hex.EncodeToString(b[:])
-	keys := s.names(key)
+	keys := s.names(key, d.Signature)
+	sec, nsec := mark(d.UpdatedAt)
 
 	// Not cancelled with ctx: a reply abandoned after Redis took the lease
 	// would leave it to refuse every retry until it ran out.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
 	defer cancel()
-	res, err := reserveScript.Run(rctx, s.client, keys, token, d.Fingerprint, millis(lease)).Text()
+	res, err := reserveScript.Run(rctx, s.client, keys, token, d.Fingerprint, millis(lease), sec, nsec).Text()
 	if err != nil {
 		// The script may have run and its reply been lost.
 		if rerr := s.release(ctx, keys, token); rerr != nil {
@@ -252,8 +306,12 @@ func (s *store) Reserve(ctx context.Context, key string, d kyccb.Delivery, lease
 	switch res {
 	case "reserved":
 		return token, nil
+	case "replay":
+		return "", kyccb.ErrReplay
 	case "duplicate":
 		return "", kyccb.ErrDuplicate
+	case "stale":
+		return "", kyccb.ErrStale
 	case "in progress":
 		return "", kyccb.ErrDuplicateInProgress
 	}
@@ -268,11 +326,16 @@ func (s *store) release(ctx context.Context, keys []string, token string) error 
 }
 
 func (s *store) Confirm(ctx context.Context, key, token string, d kyccb.Delivery, ttl time.Duration) error {
-	keys := s.names(key)
+	sig := d.Signature
+	if d.SignatureTTL <= 0 {
+		sig = "" // nothing to remember
+	}
+	keys := s.names(key, sig)
+	sec, nsec := mark(d.UpdatedAt)
 	deadline := time.Now().Add(confirmPatience)
 	wait := 50 * time.Millisecond
 	for {
-		err := confirmScript.Run(ctx, s.client, keys, token, d.Fingerprint, millis(ttl)).Err()
+		err := confirmScript.Run(ctx, s.client, keys, token, d.Fingerprint, millis(ttl), sec, nsec, millis(d.SignatureTTL)).Err()
 		if err == nil {
 			return nil
 		}
@@ -311,7 +374,7 @@ func (s *store) Release(ctx context.Context, key, token string) error {
 	if token == "" {
 		return nil // no lease's token
 	}
-	if err := releaseScript.Run(ctx, s.client, s.names(key)[:1], token).Err(); err != nil {
+	if err := releaseScript.Run(ctx, s.client, s.names(key, "")[:1], token).Err(); err != nil {
 		return fmt.Errorf("redisstore: release: %w", err)
 	}
 	return nil

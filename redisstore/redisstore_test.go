@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,8 +118,22 @@ func TestKeysInRedis(t *testing.T) {
 	c := sharedRedis(t)
 	prefix := testPrefix(t)
 	s := redisstore.New(c, redisstore.WithPrefix(prefix))
-	const key, fp, lease, ttl = "sep12:id:abc", "f1", 30 * time.Second, 2 * time.Hour
-	leaseKey, doneKey := prefix+"{"+key+"}:lease", prefix+"{"+key+"}:done"
+	// A key and signature as long as the handler's: SHA-256 in hex.
+	const key, fp, sig = "sep12:id:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae", "f1",
+		"fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9"
+	const lease, ttl, sigTTL = 30 * time.Second, 2 * time.Hour, 4 * time.Minute
+	updated := time.Date(2026, 12, 2, 10, 5, 0, 123456789, time.UTC)
+	leaseKey, doneKey, sigKey := prefix+"{"+key+"}:lease", prefix+"{"+key+"}:done", prefix+"{"+key+"}:sig:"+sig
+	expires := func(name string, within, above time.Duration) {
+		t.Helper()
+		d, err := c.PTTL(t.Context(), name).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d <= above || d > within {
+			t.Errorf("%s expires in %s, want more than %s and at most %s", name, d, above, within)
+		}
+	}
 	check := func(name string, wantValue string, within, above time.Duration) {
 		t.Helper()
 		v, err := c.Get(t.Context(), name).Result()
@@ -127,35 +143,66 @@ func TestKeysInRedis(t *testing.T) {
 		if v != wantValue {
 			t.Errorf("%s holds %q, want %q", name, v, wantValue)
 		}
-		d, err := c.PTTL(t.Context(), name).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d <= above || d > within {
-			t.Errorf("%s expires in %s, want more than %s and at most %s", name, d, above, within)
-		}
+		expires(name, within, above)
 	}
+	checkDone := func(want map[string]string) {
+		t.Helper()
+		got, err := c.HGetAll(t.Context(), doneKey).Result()
+		if err != nil {
+			t.Fatalf("HGETALL %s: %v", doneKey, err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s holds %v, want %v", doneKey, got, want)
+		}
+		expires(doneKey, ttl, lease)
+	}
+	applied := kyccb.Delivery{Fingerprint: fp, Signature: sig, SignatureTTL: sigTTL, UpdatedAt: updated}
 
-	tok, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: fp}, lease)
+	tok, err := s.Reserve(t.Context(), key, applied, lease)
 	if err != nil {
 		t.Fatalf("Reserve: %v", err)
 	}
 	check(leaseKey, tok, lease, 0)
-	if err := s.Confirm(t.Context(), key, tok, kyccb.Delivery{Fingerprint: fp}, ttl); err != nil {
+	if n, err := c.Exists(t.Context(), sigKey).Result(); err != nil || n != 0 {
+		t.Errorf("Reserve recorded the signature (EXISTS = %d, %v)", n, err)
+	}
+	if err := s.Confirm(t.Context(), key, tok, applied, ttl); err != nil {
 		t.Fatal(err)
 	}
-	check(doneKey, fp, ttl, lease)
+	want := map[string]string{"fp": fp, "s": strconv.FormatInt(updated.Unix(), 10), "ns": "123456789"}
+	checkDone(want)
+	check(sigKey, "1", sigTTL, sigTTL-time.Minute)
 	if n, err := c.Exists(t.Context(), leaseKey).Result(); err != nil || n != 0 {
 		t.Errorf("the lease outlived Confirm (EXISTS = %d, %v)", n, err)
 	}
 	// A new lease leaves the record, and its TTL, as they are.
-	if _, err := s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "f2"}, lease); err != nil {
+	tok, err = s.Reserve(t.Context(), key, kyccb.Delivery{Fingerprint: "f2"}, lease)
+	if err != nil {
 		t.Fatalf("Reserve: %v", err)
 	}
-	check(doneKey, fp, ttl, lease)
+	checkDone(want)
+	// A delivery without a signature or updated_at records neither, and
+	// leaves the watermark.
+	if err := s.Confirm(t.Context(), key, tok, kyccb.Delivery{Fingerprint: "f2"}, ttl); err != nil {
+		t.Fatal(err)
+	}
+	want["fp"] = "f2"
+	checkDone(want)
 	if n, err := c.Exists(t.Context(), key, "{"+key+"}:done").Result(); err != nil || n != 0 {
 		t.Errorf("a key was written without its prefix (%d, %v)", n, err)
 	}
+	keys, err := c.Keys(t.Context(), prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 {
+		t.Errorf("keys in Redis: %q, want the record and one signature", keys)
+	}
+	mem, err := c.MemoryUsage(t.Context(), sigKey).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("MEMORY USAGE of a signature's key with the default prefix: %d bytes (the expiry's entry not counted)", mem+int64(len(redisstore.DefaultPrefix)-len(prefix)))
 }
 
 // hashTag returns the part of a Redis key that Redis Cluster hashes.
@@ -588,6 +635,9 @@ func newReplicas(t *testing.T, addr, prefix string, opts ...kyccb.Option) *repli
 					rs.unavailable.Add(1)
 				case errors.Is(err, kyccb.ErrDuplicateInProgress):
 					rs.inProgress.Add(1)
+				case errors.Is(err, kyccb.ErrReplay):
+					// Twins signed in the same second are one request,
+					// its signature processed by the other replica.
 				default:
 					t.Errorf("reported %v", err)
 				}
@@ -787,4 +837,209 @@ func TestRedisKilledMidRun(t *testing.T) {
 			rs.checkRuns(t, after, true)
 		})
 	}
+}
+
+// pair is a service run as two replicas on loopback, each with its own
+// Redis client, sharing one Redis through the store: the SEP-12 handler,
+// or the middleware over a next handler, whose runs are recorded in
+// order, and which fails when told to.
+type pair struct {
+	t       *testing.T
+	urls    [2]string
+	mu      sync.Mutex
+	runs    []string
+	reasons []error // every reply's Verdict.Err
+	failN   int
+}
+
+func newPair(t *testing.T, middleware bool) *pair {
+	c := sharedRedis(t)
+	prefix := testPrefix(t)
+	p := &pair{t: t}
+	for i := range p.urls {
+		client := redis.NewClient(&redis.Options{Addr: c.Options().Addr})
+		t.Cleanup(func() { client.Close() })
+		keys, err := kyccb.ParseKeys(testAddress)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := kyccb.NewSEP12Verifier(keys, "wallet.example.org",
+			kyccb.WithDedup(redisstore.New(client, redisstore.WithPrefix(prefix))),
+			kyccb.WithErrorHook(func(*http.Request, error) {}),
+			kyccb.WithObserver(func(_ *http.Request, v kyccb.Verdict) {
+				p.mu.Lock()
+				p.reasons = append(p.reasons, v.Err)
+				p.mu.Unlock()
+			}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var h http.Handler
+		if middleware {
+			h = v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var cb struct {
+					Transaction struct{ ID, Status string } `json:"transaction"`
+				}
+				if err := json.NewDecoder(r.Body).Decode(&cb); err != nil {
+					t.Error(err)
+				}
+				if err := p.run(cb.Transaction.ID + " " + cb.Transaction.Status); err != nil {
+					http.Error(w, "failed", http.StatusInternalServerError)
+				}
+			}))
+		} else {
+			h = v.Handler(func(_ context.Context, c kyccb.Customer) error { return p.run(c.ID + " " + string(c.Status)) })
+		}
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		p.urls[i] = srv.URL + "/callback"
+	}
+	return p
+}
+
+func (p *pair) run(got string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failN > 0 {
+		p.failN--
+		return errors.New("the database is down")
+	}
+	p.runs = append(p.runs, got)
+	return nil
+}
+
+// send posts body with the header name: value to replica i, expects code,
+// and returns the reply's reason.
+func (p *pair) send(i int, name, value, body string, code int) error {
+	p.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, p.urls[i], strings.NewReader(body))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	req.Header.Set(name, value)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != code {
+		p.t.Fatalf("replica %d replied %d, want %d", i, resp.StatusCode, code)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.reasons[len(p.reasons)-1]
+}
+
+func (p *pair) checkRuns(want ...string) {
+	p.t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !slices.Equal(p.runs, want) {
+		p.t.Fatalf("the function ran for %q, want %q", p.runs, want)
+	}
+}
+
+// signAt signs body for the replicas' host, n seconds from now.
+func signAt(t *testing.T, body string, n int) string {
+	t.Helper()
+	h, err := kyccb.SignSEP12(testSeed, "wallet.example.org", []byte(body), time.Now().Add(time.Duration(n)*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// respelled returns spellings of the Signature header value h that carry
+// its signature: verbatim, URL-safe base64, unpadded, pairs swapped, an
+// extra pair, and all at once in the legacy header.
+func respelled(t *testing.T, h string) [][2]string {
+	ts, s, ok := strings.Cut(h, ", s=")
+	if !ok {
+		t.Fatalf("cannot respell %q", h)
+	}
+	urlSafe := strings.NewReplacer("+", "-", "/", "_").Replace(s)
+	return [][2]string{
+		{kyccb.SignatureHeader, h},
+		{kyccb.SignatureHeader, ts + ", s=" + urlSafe},
+		{kyccb.SignatureHeader, ts + ", s=" + strings.TrimRight(s, "=")},
+		{kyccb.SignatureHeader, "s=" + s + ", " + ts},
+		{kyccb.SignatureHeader, h + ", x=1"},
+		{kyccb.LegacySignatureHeader, "x=1,s=" + strings.TrimRight(urlSafe, "=") + "," + ts},
+	}
+}
+
+// The red-team finding "replay within the tolerance window", across
+// replicas: the captured ACCEPTED request, sent again to either replica
+// after REJECTED, verbatim and respelled, never runs.
+func TestReplayAcrossReplicas(t *testing.T) {
+	p := newPair(t, false)
+	accepted, rejected := `{"id":"c-1","status":"ACCEPTED"}`, `{"id":"c-1","status":"REJECTED"}`
+	captured := signAt(t, accepted, -10)
+	for n := -11; !strings.ContainsAny(captured, "+/"); n-- {
+		captured = signAt(t, accepted, n) // so that URL-safe base64 differs
+	}
+	if err := p.send(0, kyccb.SignatureHeader, captured, accepted, http.StatusOK); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.send(1, kyccb.SignatureHeader, signAt(t, rejected, 0), rejected, http.StatusOK); err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range respelled(t, captured) {
+		if err := p.send(i%2, h[0], h[1], accepted, http.StatusOK); !errors.Is(err, kyccb.ErrReplay) {
+			t.Errorf("replica %d, %s: %s: reason %v, want ErrReplay", i%2, h[0], h[1], err)
+		}
+	}
+	p.checkRuns("c-1 ACCEPTED", "c-1 REJECTED")
+
+	// A failed delivery stays retryable, on the other replica, by the same
+	// request and by one signed anew.
+	p.mu.Lock()
+	p.failN = 1
+	p.mu.Unlock()
+	h := signAt(t, accepted, 1)
+	p.send(0, kyccb.SignatureHeader, h, accepted, http.StatusInternalServerError)
+	p.send(1, kyccb.SignatureHeader, h, accepted, http.StatusOK)
+	p.checkRuns("c-1 ACCEPTED", "c-1 REJECTED", "c-1 ACCEPTED")
+	p.mu.Lock()
+	p.failN = 1
+	p.mu.Unlock()
+	p.send(1, kyccb.SignatureHeader, signAt(t, rejected, 2), rejected, http.StatusInternalServerError)
+	p.send(0, kyccb.SignatureHeader, signAt(t, rejected, 3), rejected, http.StatusOK)
+	p.checkRuns("c-1 ACCEPTED", "c-1 REJECTED", "c-1 ACCEPTED", "c-1 REJECTED")
+}
+
+// The sequence of issue 15 across two replicas: the watermark is shared.
+func TestOrderAcrossReplicas(t *testing.T) {
+	p := newPair(t, true)
+	tx := func(id, status, updated string) string {
+		return `{"transaction":{"id":"` + id + `","kind":"deposit","status":"` + status + `","updated_at":"` + updated + `"}}`
+	}
+	sent := 0
+	send := func(i int, body string, want error) {
+		t.Helper()
+		sent++
+		if err := p.send(i, kyccb.SignatureHeader, signAt(t, body, sent-60), body, http.StatusOK); !errors.Is(err, want) && (want != nil || err != nil) {
+			t.Fatalf("replica %d, %s: reason %v, want %v", i, body, err, want)
+		}
+	}
+	completed := tx("tx-1", "completed", "2026-12-02T10:05:00Z")
+	send(0, completed, nil)
+	send(1, tx("tx-1", "pending_anchor", "2026-12-02T10:01:00Z"), kyccb.ErrStale)
+	send(1, completed, kyccb.ErrDuplicate)
+	send(0, tx("tx-1", "refunded", "2026-12-02T10:07:00Z"), nil)
+	p.checkRuns("tx-1 completed", "tx-1 refunded")
+	stale := 0
+	for _, err := range p.reasons {
+		if errors.Is(err, kyccb.ErrStale) {
+			stale++
+		}
+	}
+	if stale != 1 {
+		t.Errorf("the observers saw %d ErrStale, want 1", stale)
+	}
+	send(1, completed, kyccb.ErrStale)
+	// Another transaction's watermark is its own.
+	send(1, tx("tx-2", "pending_anchor", "2026-12-02T10:01:00Z"), nil)
+	p.checkRuns("tx-1 completed", "tx-1 refunded", "tx-2 pending_anchor")
 }

@@ -110,6 +110,7 @@ type keyWallet struct {
 	mu       sync.Mutex
 	accepted []kyccb.Customer
 	rejected []error
+	sent     atomic.Int64 // requests posted
 }
 
 func newKeyWallet(t *testing.T, keys kyccb.KeySource) *keyWallet {
@@ -136,11 +137,15 @@ func newKeyWallet(t *testing.T, keys kyccb.KeySource) *keyWallet {
 	return w
 }
 
-// post sends body to the wallet signed by seed now, once, and returns the
-// status.
+// post sends body to the wallet signed by seed, once, and returns the
+// status. Each post is signed a second before the last, as an anchor
+// signs each delivery anew: the same body signed at the same second is
+// the same request, a replay the wallet answers without running its
+// function.
 func (w *keyWallet) post(t *testing.T, client *http.Client, seed string, body []byte) int {
 	t.Helper()
-	resp, err := client.Do(kyccbtest.SignedRequest(t, seed, w.url, body, time.Now()))
+	at := time.Now().Add(-time.Duration(w.sent.Add(1)) * time.Second)
+	resp, err := client.Do(kyccbtest.SignedRequest(t, seed, w.url, body, at))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -285,10 +285,16 @@ func TestListenForwardHeaders(t *testing.T) {
 	defer app.Close()
 	l := startListen(t, "--signing-key", anchor.Address, "--forward", app.URL+"/kyc", "--json")
 	body := []byte(`{"id":"c-1","status":"ACCEPTED"}`)
-	sig, err := kyccb.SignSEP12(anchor.Seed, l.addr, body, time.Now())
-	if err != nil {
-		t.Fatal(err)
+	// Each test's request signed anew, as the anchor signs each delivery:
+	// the same request again would be a replay, never forwarded.
+	var sigs [3]string
+	for i := range sigs {
+		var err error
+		if sigs[i], err = kyccb.SignSEP12(anchor.Seed, l.addr, body, time.Now().Add(-time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
 	}
+	sig := sigs[0]
 
 	hostile := "X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Proto: https\r\nX-Real-Ip: 203.0.113.7\r\n" +
 		"Forwarded: for=203.0.113.7\r\nKeep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nUpgrade: websocket\r\n" +
@@ -307,13 +313,13 @@ func TestListenForwardHeaders(t *testing.T) {
 			map[string]string{"Content-Type": "application/json", "Signature": sig, "X-Stellar-Signature": sig, "User-Agent": "anchor-platform/2.0",
 				"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": l.addr, "Content-Length": strconv.Itoa(len(body))}},
 		{"a chunked body arrives with its length, and a header named in Connection is dropped even if allowed",
-			"Content-Type: application/json\r\nSignature: " + sig + "\r\nX-Stellar-Signature: " + sig + "\r\nUser-Agent: anchor-platform/2.0\r\n" +
+			"Content-Type: application/json\r\nSignature: " + sigs[1] + "\r\nX-Stellar-Signature: " + sigs[1] + "\r\nUser-Agent: anchor-platform/2.0\r\n" +
 				"Connection: X-Stellar-Signature\r\n" + chunked,
-			map[string]string{"Content-Type": "application/json", "Signature": sig, "User-Agent": "anchor-platform/2.0",
+			map[string]string{"Content-Type": "application/json", "Signature": sigs[1], "User-Agent": "anchor-platform/2.0",
 				"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": l.addr, "Content-Length": strconv.Itoa(len(body))}},
 		{"a sender without User-Agent gets the app none, not Go's",
-			"Signature: " + sig + "\r\n" + plain,
-			map[string]string{"Signature": sig, "X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": l.addr, "Content-Length": strconv.Itoa(len(body))}},
+			"Signature: " + sigs[2] + "\r\n" + plain,
+			map[string]string{"Signature": sigs[2], "X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": l.addr, "Content-Length": strconv.Itoa(len(body))}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

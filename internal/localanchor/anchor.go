@@ -87,7 +87,10 @@ type Config struct {
 	//
 	// Duplicates is how many times each callback is delivered again,
 	// each delivery signed anew, as a sender that did not hear the first
-	// reply does: 0 to 10.
+	// reply does: 0 to 10. The n-th copy is signed n seconds after the
+	// clock, within any tolerance, so that it is a redelivery with a
+	// signature of its own, not a copy of the first request (which a
+	// wallet's replay protection answers without its dedup).
 	Duplicates int
 	// Delay, if not zero, holds each callback a random time up to Delay
 	// before it is sent, and sends a customer's callbacks at once rather

@@ -183,7 +183,7 @@ func (a *Anchor) sendOne(c *customer, o outgoing, wait time.Duration) {
 		if i > 0 {
 			ev.Message = fmt.Sprintf("duplicate %d of %d", i, a.cfg.Duplicates)
 		}
-		n, err := a.send.deliver(a.ctx, o.url, o.body, func(at attempt) {
+		n, err := a.send.deliver(a.ctx, o.url, o.body, time.Duration(i)*time.Second, func(at attempt) {
 			e := ev
 			e.Kind, e.Attempt, e.StatusCode, e.RetryIn = EventAttempt, at.n, at.statusCode, at.retryIn
 			if at.err != nil {
