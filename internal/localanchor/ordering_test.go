@@ -130,7 +130,7 @@ func TestRealismDedup(t *testing.T) {
 						t.Errorf("%s: the function ran for status %q", id, tx.Status)
 					}
 					if i > 0 && !tx.UpdatedAt.After(applied[i-1].UpdatedAt) {
-						t.Errorf("%s: the function ran for %s (updated_at %s) after %s (updated_at %s): a stale status applied",
+						t.Errorf("%s: the function ran for %s (updated_at %s) after %s (updated_at %s), not later: a stale status applied, or two statuses with one time, which nothing orders",
 							id, tx.Status, tx.UpdatedAt.Format(time.RFC3339Nano), applied[i-1].Status, applied[i-1].UpdatedAt.Format(time.RFC3339Nano))
 					}
 				}
