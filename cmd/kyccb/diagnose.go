@@ -109,13 +109,21 @@ func diagnoseSEP12(ev sep12Evidence, err error) []string {
 	return lines
 }
 
-// diagnoseCommon explains the rejections both modes share.
+// replayLine explains an ErrReplay verdict, answered 200 so that the
+// sender stops, but processed (and forwarded) only the first time.
+const replayLine = "replay: this signed request was processed before, so it was answered 200 without being processed or forwarded again; " +
+	"a sender delivering again signs anew, so this is the same request sent twice (a command re-run, a proxy resending it)"
+
+// diagnoseCommon explains the rejections both modes share (a replay is a
+// SEP-12 one, but needs no evidence either).
 func diagnoseCommon(err error, method string) ([]string, bool) {
 	switch {
 	case errors.Is(err, kyccb.ErrMethod):
 		return []string{fmt.Sprintf("callbacks are POST requests, this was %s (a browser or a health check?)", method)}, true
 	case errors.Is(err, kyccb.ErrBodyTooLarge):
 		return []string{fmt.Sprintf("the body is over the limit of %d bytes; real callbacks are a few kilobytes", kyccb.DefaultMaxBodyBytes)}, true
+	case errors.Is(err, kyccb.ErrReplay):
+		return []string{replayLine}, true
 	case errors.Is(err, kyccb.ErrKeysUnavailable):
 		return []string{"the anchor's signing key could not be read, so nothing could be verified: check the anchor domain and that its stellar.toml has a SIGNING_KEY"}, true
 	}

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -495,5 +496,69 @@ func TestTermSafe(t *testing.T) {
 	var back map[string]string
 	if string(js) != `{"a":"x\u200b\ufeff\udb40\udc41y"}` || json.Unmarshal(js, &back) != nil || back["a"] != in {
 		t.Errorf("jsonSafe of invisible characters: %s, decoding to %q", js, back["a"])
+	}
+}
+
+// TestListenReplay: the same signed request sent twice (a command re-run,
+// a proxy resending it) is processed and forwarded once; the second is
+// answered 200, so that its sender stops, and listen says it was a replay
+// rather than diagnosing a signature that verifies.
+func TestListenReplay(t *testing.T) {
+	anchor := kyccbtest.NewKeyPair(t)
+	var forwarded atomic.Int32
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		forwarded.Add(1)
+	}))
+	defer app.Close()
+	for _, asJSON := range []bool{true, false} {
+		args := []string{"--signing-key", anchor.Address, "--forward", app.URL + "/kyc"}
+		if asJSON {
+			args = append(args, "--json")
+		}
+		l := startListen(t, args...)
+		forwarded.Store(0)
+		body := []byte(`{"id":"c-1","status":"ACCEPTED"}`)
+		sig, err := kyccb.SignSEP12(anchor.Seed, l.addr, body, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			req, err := http.NewRequest(http.MethodPost, l.url+"/kyc", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set(kyccb.SignatureHeader, sig)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("request %d: %d, want 200", i+1, resp.StatusCode)
+			}
+		}
+		if n := forwarded.Load(); n != 1 {
+			t.Errorf("forwarded %d times, want once", n)
+		}
+		if !asJSON {
+			if out := l.stdout.String(); strings.Count(out, "replay: this signed request was processed before") != 1 {
+				t.Errorf("listen printed:\n%s\nwant the second request named a replay", out)
+			}
+			continue
+		}
+		reps := l.reports(t)
+		if len(reps) != 2 {
+			t.Fatalf("%d reports, want 2: %+v", len(reps), reps)
+		}
+		if r := reps[0]; r.Verdict != "accepted" || r.Forward == nil || r.Forward.HTTPStatus != http.StatusOK {
+			t.Errorf("first request: %+v, want accepted and forwarded", r)
+		}
+		r := reps[1]
+		if r.Verdict != "rejected" || r.HTTPStatus != http.StatusOK || r.Forward != nil || r.Reason != kyccb.ErrReplay.Error() ||
+			len(r.Diagnosis) != 1 || !strings.HasPrefix(r.Diagnosis[0], "replay: this signed request was processed before") {
+			t.Errorf("second request: %+v, want a replay answered 200, not forwarded, diagnosed as such", r)
+		}
 	}
 }

@@ -131,14 +131,27 @@
 // and in the same queue: a change is sent before the customer callback of
 // the customer change that caused it, the order of the Anchor Platform,
 // which updates the transaction and then sends the customer event. The
-// times are RFC 3339, UTC. Nothing is ever transferred.
+// times are RFC 3339 in UTC with milliseconds (ISO 8601, as SEP-6 asks,
+// allows the fraction), and each change of a transaction has an
+// updated_at later than the one before, by a millisecond at least, so
+// that a wallet can order its callbacks by it: two changes within one
+// second are told apart. Nothing is ever transferred.
 //
 // # Messy deliveries
 //
 // Off by default, [Config.Duplicates], [Config.Delay] and
 // [Config.Coalesce] deliver as real anchors sometimes do: every callback
 // again, each signed anew; out of order; and with quick changes coalesced
-// into one body, so that PROCESSING may never be seen.
+// into one body, so that PROCESSING may never be seen. A wallet using
+// [kyccb.WithDedup] runs its function once per distinct transaction
+// status and answers an older one that arrives after a newer as
+// [kyccb.ErrStale]; each copy is signed a second after the one before, a
+// redelivery ([kyccb.ErrDuplicate]) rather than a replay. With Coalesce,
+// two changes may send one body, and sent within one second they are the
+// same signed request, which the wallet's replay protection answers
+// ([kyccb.ErrReplay]); neither runs the function again. Customer callbacks
+// carry no time: out of order, an older customer status is processed
+// again, as nothing in a SEP-12 body can order it.
 //
 // The anchor sends only to loopback hosts. It refuses to register any other
 // callback URL (400), and its default HTTP client refuses to dial anything

@@ -112,7 +112,23 @@ func (t *transaction) body() []byte {
 	return b
 }
 
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// rfc3339 formats a time as SEP-6 shows it: RFC 3339 in UTC, with
+// milliseconds, which ISO 8601 allows and every client reads.
+func rfc3339(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+// changed returns the time of a change of t made at now: now to the
+// millisecond, or a millisecond after t's last change when that is not
+// earlier, so that each change of a transaction has an updated_at later
+// than the one before and a wallet can order its callbacks by it (a clock
+// that stands still, or two changes in one millisecond, would give two
+// statuses one time, which nothing can order).
+func (t *transaction) changed(now time.Time) time.Time {
+	now = now.Truncate(time.Millisecond)
+	if !now.After(t.updated) {
+		now = t.updated.Add(time.Millisecond)
+	}
+	return now
+}
 
 // info serves GET /info, without a JWT: USDC deposits and withdrawals, no
 // fee endpoint, the transaction endpoints.
@@ -171,7 +187,7 @@ func (a *Anchor) transfer(kind string) func(http.ResponseWriter, *http.Request, 
 		}
 		a.mu.Lock()
 		c := a.customerLocked(key, "")
-		now := a.cfg.Now()
+		now := a.cfg.Now().Truncate(time.Millisecond)
 		t := &transaction{id: newID(), kind: kind, status: txStatus(c.status), customer: c,
 			amount: q["amount"], callback: callback, started: now, updated: now}
 		if t.status == TxError {
@@ -216,7 +232,7 @@ func (a *Anchor) customerChangedLocked(c *customer) {
 		if t.status == TxError || t.status == st {
 			continue
 		}
-		t.status, t.updated = st, a.cfg.Now()
+		t.status, t.updated = st, t.changed(a.cfg.Now())
 		if st == TxError {
 			t.message, t.completed = c.message, t.updated
 		}
