@@ -178,8 +178,9 @@ type dedup struct {
 // transaction is answered 200 without running the function and reported
 // as [ErrStale]. One with the same updated_at and another body is
 // processed, since the time cannot tell them apart; so is one without
-// updated_at, or with one that is not an ISO 8601 time (RFC 3339, or
-// without a zone, read as UTC), which nothing can order. The newest
+// updated_at, which nothing can order, and, in the middleware form, one
+// whose updated_at is not an ISO 8601 time (RFC 3339, or without a zone,
+// read as UTC); the typed handlers refuse that one with 400. The newest
 // updated_at is kept as long as the body last applied ([WithDedupTTL]);
 // after that, an older callback is processed again.
 //
