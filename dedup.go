@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"time"
 )
@@ -358,26 +359,28 @@ type delivery struct {
 	err error
 }
 
+// storeAnswers are the errors of [Store.Reserve] that are answers, not
+// failures.
+var storeAnswers = [...]error{ErrReplay, ErrDuplicate, ErrStale, ErrDuplicateInProgress}
+
 // begin reserves key for the delivery dv. When the function must not run
 // it returns run false and the reason for the reply: ErrDuplicate for a
 // redelivery, ErrReplay for a request processed before and ErrStale for an
 // older transaction status, each answered 200.
 func (d *dedup) begin(ctx context.Context, key string, dv Delivery) (dl delivery, run bool, reason error) {
 	token, err := d.store.Reserve(ctx, key, dv, d.lease)
-	switch {
-	case err == nil && token != "":
+	if err == nil && token != "" {
 		return delivery{d: d, key: key, dv: dv, token: token}, true, nil
-	case errors.Is(err, ErrReplay):
-		return delivery{}, false, ErrReplay
-	case errors.Is(err, ErrDuplicate):
-		return delivery{}, false, ErrDuplicate
-	case errors.Is(err, ErrStale):
-		return delivery{}, false, ErrStale
-	case errors.Is(err, ErrDuplicateInProgress):
-		return delivery{}, false, ErrDuplicateInProgress
-	case err == nil:
+	}
+	for _, answer := range storeAnswers {
+		if errors.Is(err, answer) {
+			// The sentinel itself: a store's wrapping is not the reply's.
+			return delivery{}, false, answer
+		}
+	}
+	if err == nil {
 		err = fmt.Errorf("%w: reserving: the store answered an empty token", ErrStoreUnavailable)
-	default:
+	} else {
 		err = fmt.Errorf("%w: reserving: %w", ErrStoreUnavailable, err)
 	}
 	if d.failOpen {
@@ -513,10 +516,7 @@ func (c *config) serveBound(w http.ResponseWriter, r *http.Request, mode string,
 	if err != nil {
 		c.report(r, mode, code, err)
 	}
-	h := w.Header()
-	for k, v := range hw.header {
-		h[k] = v
-	}
+	maps.Copy(w.Header(), hw.header)
 	w.WriteHeader(code)
 	w.Write(hw.body)
 	c.observe(r, mode, code, err, start)
