@@ -35,8 +35,9 @@ const (
 // processed, which body was last processed for each customer, which signed
 // requests were processed, and, for transaction callbacks, the newest
 // updated_at applied. [NewMemoryStore] keeps that in the process; a shared
-// store (package github.com/kyccb/kyccb/redisstore) makes several replicas
-// process each delivery once between them.
+// store (packages github.com/kyccb/kyccb/redisstore and
+// github.com/kyccb/kyccb/pgstore) makes several replicas process each
+// delivery once between them.
 //
 // A key names the customer a callback is about (for XGateway, also the
 // callback type and the transaction or currency; for SEP-6, SEP-24 and
@@ -144,9 +145,10 @@ type dedup struct {
 //
 // A callback's customer is, for SEP-12, the body's "id" (for SEP-6,
 // SEP-24 and SEP-31 transaction callbacks, the transaction's id; with
-// neither, the URL the request was sent to, path and query, for
-// wallets that register one URL per customer); for XGateway, the callback type and customerId, with
-// the transaction id for transactions and the currency for bank accounts.
+// neither, the URL the request was sent to, path and query, for wallets
+// that register one URL per customer); for XGateway, the callback type and
+// customerId, with the transaction id for transactions and the currency
+// for bank accounts.
 // Callbacks are authenticated first; unauthenticated requests never reach
 // the store.
 //
