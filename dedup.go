@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"time"
 )
@@ -34,8 +35,9 @@ const (
 // processed, which body was last processed for each customer, which signed
 // requests were processed, and, for transaction callbacks, the newest
 // updated_at applied. [NewMemoryStore] keeps that in the process; a shared
-// store (package github.com/kyccb/kyccb/redisstore) makes several replicas
-// process each delivery once between them.
+// store (packages github.com/kyccb/kyccb/redisstore and
+// github.com/kyccb/kyccb/pgstore) makes several replicas process each
+// delivery once between them.
 //
 // A key names the customer a callback is about (for XGateway, also the
 // callback type and the transaction or currency; for SEP-6, SEP-24 and
@@ -143,9 +145,10 @@ type dedup struct {
 //
 // A callback's customer is, for SEP-12, the body's "id" (for SEP-6,
 // SEP-24 and SEP-31 transaction callbacks, the transaction's id; with
-// neither, the URL the request was sent to, path and query, for
-// wallets that register one URL per customer); for XGateway, the callback type and customerId, with
-// the transaction id for transactions and the currency for bank accounts.
+// neither, the URL the request was sent to, path and query, for wallets
+// that register one URL per customer); for XGateway, the callback type and
+// customerId, with the transaction id for transactions and the currency
+// for bank accounts.
 // Callbacks are authenticated first; unauthenticated requests never reach
 // the store.
 //
@@ -178,8 +181,9 @@ type dedup struct {
 // transaction is answered 200 without running the function and reported
 // as [ErrStale]. One with the same updated_at and another body is
 // processed, since the time cannot tell them apart; so is one without
-// updated_at, or with one that is not an ISO 8601 time (RFC 3339, or
-// without a zone, read as UTC), which nothing can order. The newest
+// updated_at, which nothing can order, and, in the middleware form, one
+// whose updated_at is not an ISO 8601 time (RFC 3339, or without a zone,
+// read as UTC); the typed handlers refuse that one with 400. The newest
 // updated_at is kept as long as the body last applied ([WithDedupTTL]);
 // after that, an older callback is processed again.
 //
@@ -357,26 +361,28 @@ type delivery struct {
 	err error
 }
 
+// storeAnswers are the errors of [Store.Reserve] that are answers, not
+// failures.
+var storeAnswers = [...]error{ErrReplay, ErrDuplicate, ErrStale, ErrDuplicateInProgress}
+
 // begin reserves key for the delivery dv. When the function must not run
 // it returns run false and the reason for the reply: ErrDuplicate for a
 // redelivery, ErrReplay for a request processed before and ErrStale for an
 // older transaction status, each answered 200.
 func (d *dedup) begin(ctx context.Context, key string, dv Delivery) (dl delivery, run bool, reason error) {
 	token, err := d.store.Reserve(ctx, key, dv, d.lease)
-	switch {
-	case err == nil && token != "":
+	if err == nil && token != "" {
 		return delivery{d: d, key: key, dv: dv, token: token}, true, nil
-	case errors.Is(err, ErrReplay):
-		return delivery{}, false, ErrReplay
-	case errors.Is(err, ErrDuplicate):
-		return delivery{}, false, ErrDuplicate
-	case errors.Is(err, ErrStale):
-		return delivery{}, false, ErrStale
-	case errors.Is(err, ErrDuplicateInProgress):
-		return delivery{}, false, ErrDuplicateInProgress
-	case err == nil:
+	}
+	for _, answer := range storeAnswers {
+		if errors.Is(err, answer) {
+			// The sentinel itself: a store's wrapping is not the reply's.
+			return delivery{}, false, answer
+		}
+	}
+	if err == nil {
 		err = fmt.Errorf("%w: reserving: the store answered an empty token", ErrStoreUnavailable)
-	default:
+	} else {
 		err = fmt.Errorf("%w: reserving: %w", ErrStoreUnavailable, err)
 	}
 	if d.failOpen {
@@ -512,10 +518,7 @@ func (c *config) serveBound(w http.ResponseWriter, r *http.Request, mode string,
 	if err != nil {
 		c.report(r, mode, code, err)
 	}
-	h := w.Header()
-	for k, v := range hw.header {
-		h[k] = v
-	}
+	maps.Copy(w.Header(), hw.header)
 	w.WriteHeader(code)
 	w.Write(hw.body)
 	c.observe(r, mode, code, err, start)

@@ -18,9 +18,10 @@
 // [XGatewayHash] too, because the signed message and the hash are defined
 // here, once, and because tests of a receiver need a genuine callback
 // without importing a sender. Package [github.com/kyccb/kyccb/send] signs
-// and delivers callbacks, with retries, as an anchor (or XGateway) does; package [github.com/kyccb/kyccb/wallet] makes the
-// wallet's calls to an anchor (stellar.toml, key rotation, callback
-// registration) and its subpackage sep10 obtains the SEP-10 token they need.
+// and delivers callbacks, with retries, as an anchor (or XGateway) does;
+// package [github.com/kyccb/kyccb/wallet] makes the wallet's calls to an
+// anchor (stellar.toml, key rotation, callback registration, reading a
+// customer) and its subpackage sep10 obtains the SEP-10 token they need.
 //
 // # Signatures
 //
@@ -86,7 +87,11 @@
 // body equal to the one last processed for its customer is answered 200
 // without running the function; any other body is processed. [NewMemoryStore]
 // works within one process, the Redis store of package
-// github.com/kyccb/kyccb/redisstore across replicas. A SEP-12 request whose
+// github.com/kyccb/kyccb/redisstore across replicas, and the PostgreSQL
+// store of package github.com/kyccb/kyccb/pgstore, a [BindingStore], also
+// commits the record of a callback in the function's own database
+// transaction, so that its effect and the record are kept together or not
+// at all. A SEP-12 request whose
 // signature was processed before is a replay, answered 200 without running
 // the function: in the process by default, across replicas through the
 // store. With a store, transaction callbacks are ordered by their

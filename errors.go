@@ -110,9 +110,9 @@ var (
 	ErrConfig = errors.New("kyccb: invalid configuration")
 )
 
-// HTTPStatus returns the HTTP status code a handler replies with for err: 200
-// for nil, [ErrDuplicate], [ErrReplay] and [ErrStale], the status documented on the matching
-// sentinel, and 500 for any other error.
+// HTTPStatus returns the HTTP status code a handler replies with for err:
+// 200 for nil, [ErrDuplicate], [ErrReplay] and [ErrStale], the status
+// documented on the matching sentinel, and 500 for any other error.
 func HTTPStatus(err error) int {
 	switch {
 	case err == nil:

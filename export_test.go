@@ -14,6 +14,9 @@ func SetLogWindow(d time.Duration) (restore func()) {
 	return func() { logWindow = old }
 }
 
+// ErrMemoryFull is what a MemoryStore full of active leases answers.
+var ErrMemoryFull = errMemoryFull
+
 // LogBurst is how many records a window allows.
 const LogBurst = logBurst
 

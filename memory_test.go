@@ -70,8 +70,8 @@ func reserveFailsStep(key string) memoryStep {
 	return func(h *memoryHarness) {
 		h.t.Helper()
 		tok, err := h.store.Reserve(h.t.Context(), key, kyccb.Delivery{Fingerprint: fpAccepted}, time.Minute)
-		if err == nil || errors.Is(err, kyccb.ErrDuplicate) || errors.Is(err, kyccb.ErrDuplicateInProgress) {
-			h.t.Fatalf("Reserve(%s) = %q, %v, want the store's own error", key, tok, err)
+		if !errors.Is(err, kyccb.ErrMemoryFull) {
+			h.t.Fatalf("Reserve(%s) = %q, %v, want the store's own error, that it is full", key, tok, err)
 		}
 	}
 }
@@ -313,8 +313,8 @@ func TestMemoryStore(t *testing.T) {
 			func(h *memoryHarness) {
 				h.t.Helper()
 				err := h.store.Confirm(h.t.Context(), "a", h.tokens["a"], kyccb.Delivery{Fingerprint: fpAccepted}, ttl)
-				if err == nil {
-					h.t.Fatal("Confirm into a store full of leases succeeded")
+				if !errors.Is(err, kyccb.ErrMemoryFull) {
+					h.t.Fatalf("Confirm into a store full of leases: %v, want the store's error that it is full", err)
 				}
 			},
 			reserveStep("b", fpAccepted, lease, kyccb.ErrDuplicateInProgress),

@@ -46,20 +46,28 @@ import (
 // [ErrConfig]; [NewSEP12Verifier] returns the error instead. The handler is
 // safe for concurrent use.
 func SEP12(signingKey, host string, fn func(context.Context, Customer) error, opts ...Option) http.Handler {
+	v, err := newVerifierFor("SEP12", signingKey, host, fn == nil, opts)
+	if err != nil {
+		panic(&configPanic{"kyccb.SEP12", err})
+	}
+	return v.Handler(fn)
+}
+
+// newVerifierFor builds the verifier of SEP12 or Transactions (named by
+// call), with a hint when the arguments look swapped, and refuses a nil
+// function.
+func newVerifierFor(call, signingKey, host string, nilFn bool, opts []Option) (*SEP12Verifier, error) {
 	keys, err := ParseKeys(signingKey)
 	if _, herr := wire.ParsePublicKey(host); err != nil && herr == nil {
-		err = configError("the host is a Stellar public key and the signing key is not: are they swapped? SEP12(signingKey, host, fn)")
+		return nil, configError("the host is a Stellar public key and the signing key is not: are they swapped? %s(signingKey, host, fn)", call)
 	}
-	if err == nil && fn == nil {
-		err = errNilFunc
+	if err != nil {
+		return nil, err
 	}
-	if err == nil {
-		var v *SEP12Verifier
-		if v, err = NewSEP12Verifier(keys, host, opts...); err == nil {
-			return v.Handler(fn)
-		}
+	if nilFn {
+		return nil, errNilFunc
 	}
-	panic(&configPanic{"kyccb.SEP12", err})
+	return NewSEP12Verifier(keys, host, opts...)
 }
 
 // Transactions returns a handler for SEP-6 and SEP-24 on_change_callback
@@ -85,18 +93,11 @@ func SEP12(signingKey, host string, fn func(context.Context, Customer) error, op
 // host, fn or an option is unusable; [NewSEP12Verifier] returns the error
 // instead. The handler is safe for concurrent use.
 func Transactions(signingKey, host string, fn func(context.Context, Transaction) error, opts ...Option) http.Handler {
-	keys, err := ParseKeys(signingKey)
-	if err == nil {
-		var v *SEP12Verifier
-		if v, err = NewSEP12Verifier(keys, host, opts...); err == nil {
-			if fn == nil {
-				err = configError("nil callback function")
-			} else {
-				return v.TransactionHandler(fn)
-			}
-		}
+	v, err := newVerifierFor("Transactions", signingKey, host, fn == nil, opts)
+	if err != nil {
+		panic(&configPanic{"kyccb.Transactions", err})
 	}
-	panic(fmt.Errorf("kyccb.Transactions: %w", err))
+	return v.TransactionHandler(fn)
 }
 
 // XGateway returns a handler for the merchant's XGateway callback URL, which
@@ -150,7 +151,7 @@ func (v *SEP12Verifier) Handler(fn func(context.Context, Customer) error) http.H
 // matching [ErrConfig] if fn is nil.
 func (v *SEP12Verifier) TransactionHandler(fn func(context.Context, Transaction) error) http.Handler {
 	if fn == nil {
-		panic(fmt.Errorf("kyccb: TransactionHandler: %w", configError("nil callback function")))
+		panic(&configPanic{"kyccb.SEP12Verifier.TransactionHandler", errNilFunc})
 	}
 	return v.handler(nil, fn)
 }
@@ -168,7 +169,7 @@ func (v *SEP12Verifier) TransactionHandler(fn func(context.Context, Transaction)
 // [SEP12Verifier.TransactionHandler], which refuse the other.
 func (v *SEP12Verifier) CombinedHandler(onCustomer func(context.Context, Customer) error, onTransaction func(context.Context, Transaction) error) http.Handler {
 	if onCustomer == nil || onTransaction == nil {
-		panic(fmt.Errorf("kyccb: CombinedHandler: %w", configError("nil callback function")))
+		panic(&configPanic{"kyccb.SEP12Verifier.CombinedHandler", errNilFunc})
 	}
 	return v.handler(onCustomer, onTransaction)
 }

@@ -92,6 +92,7 @@ func main() {
 // ErrConfig.
 func TestConstructorPanicsMatchErrConfig(t *testing.T) {
 	fn := func(context.Context, kyccb.Customer) error { return nil }
+	onTx := func(context.Context, kyccb.Transaction) error { return nil }
 	for _, c := range []struct {
 		name, panicPrefix string
 		build             func()
@@ -109,6 +110,11 @@ func TestConstructorPanicsMatchErrConfig(t *testing.T) {
 		}},
 		{"XGateway with a nil function", "kyccb.XGateway: invalid configuration: nil callback function", func() { kyccb.XGateway(testSecret, nil) }},
 		{"a verifier's Handler with nil", "kyccb.SEP12Verifier.Handler: invalid configuration: nil callback function", func() { sep12Verifier(t).Handler(nil) }},
+		{"Transactions with a seed for a key", "kyccb.Transactions: invalid configuration: signing key got a secret seed", func() { kyccb.Transactions(testSeed, testHost, onTx) }},
+		{"Transactions with a nil function", "kyccb.Transactions: invalid configuration: nil callback function", func() { kyccb.Transactions(testAddress, testHost, nil) }},
+		{"Transactions with the key and host swapped", "kyccb.Transactions: invalid configuration: the host is a Stellar public key and the signing key is not: are they swapped? Transactions(signingKey, host, fn)", func() { kyccb.Transactions(testHost, testAddress, onTx) }},
+		{"a verifier's TransactionHandler with nil", "kyccb.SEP12Verifier.TransactionHandler: invalid configuration: nil callback function", func() { sep12Verifier(t).TransactionHandler(nil) }},
+		{"a verifier's CombinedHandler with nil", "kyccb.SEP12Verifier.CombinedHandler: invalid configuration: nil callback function", func() { sep12Verifier(t).CombinedHandler(fn, nil) }},
 		{"NewMemoryStore with a zero option", "kyccb.NewMemoryStore: invalid configuration: ", func() { kyccb.NewMemoryStore(kyccb.MemoryOption{}) }},
 		{"NewMemoryStore with a bad capacity", "kyccb.NewMemoryStore: invalid configuration: ", func() { kyccb.NewMemoryStore(kyccb.WithMaxEntries(0)) }},
 	} {

@@ -19,10 +19,11 @@ type Verdict struct {
 	// Status is the HTTP status of the reply; in the middleware forms, the
 	// status the next handler wrote for a callback it was given.
 	Status int
-	// Err is nil for a callback that was processed, [ErrDuplicate] for a
-	// redelivery answered without processing, and otherwise the reason,
-	// matching one of the package's sentinels. It can be set with Status
-	// 200 when the [WithDedup] store failed after the function succeeded.
+	// Err is nil for a callback that was processed; [ErrDuplicate],
+	// [ErrReplay] or [ErrStale] for one answered 200 without processing;
+	// and otherwise the reason, matching one of the package's sentinels.
+	// It can be set with Status 200 when the [WithDedup] store failed
+	// after the function succeeded.
 	Err error
 	// Duration is the time from the start of the handler to the reply,
 	// the callback function (or the next handler) included.
@@ -30,11 +31,12 @@ type Verdict struct {
 }
 
 // Outcome names v's result in a word fit for a metric label: "accepted",
-// "duplicate", or the reason: "method", "missing_signature",
-// "malformed_signature", "expired", "future", "bad_signature",
-// "missing_hash", "bad_hash", "body_too_large", "malformed_body",
-// "unknown_callback_type", "keys_unavailable", "in_progress",
-// "store_unavailable", "callback_error", and "error" for anything else.
+// "duplicate", "replay", "stale", or the reason: "method",
+// "missing_signature", "malformed_signature", "expired", "future",
+// "bad_signature", "missing_hash", "bad_hash", "body_too_large",
+// "malformed_body", "unknown_callback_type", "keys_unavailable",
+// "in_progress", "store_unavailable", "callback_error", and "error" for
+// anything else.
 func (v Verdict) Outcome() string {
 	if v.Err == nil {
 		return "accepted"

@@ -390,3 +390,22 @@ func (failingStore) Confirm(context.Context, string, string, kyccb.Delivery, tim
 func (failingStore) Release(context.Context, string, string) error {
 	return errors.New("connection refused")
 }
+
+// Every sentinel a handler replies for has an outcome of its own, which
+// Outcome's doc lists.
+func TestOutcomeNamesEverySentinel(t *testing.T) {
+	seen := map[string]error{}
+	for _, err := range []error{
+		kyccb.ErrMethod, kyccb.ErrMissingSignature, kyccb.ErrMalformedSignature, kyccb.ErrExpired,
+		kyccb.ErrFuture, kyccb.ErrBadSignature, kyccb.ErrMissingHash, kyccb.ErrBadHash,
+		kyccb.ErrBodyTooLarge, kyccb.ErrMalformedBody, kyccb.ErrUnknownCallbackType,
+		kyccb.ErrKeysUnavailable, kyccb.ErrDuplicate, kyccb.ErrReplay, kyccb.ErrStale,
+		kyccb.ErrDuplicateInProgress, kyccb.ErrStoreUnavailable, kyccb.ErrCallback,
+	} {
+		name := kyccb.Verdict{Err: err}.Outcome()
+		if name == "error" || seen[name] != nil {
+			t.Errorf("%v: outcome %q, shared with %v", err, name, seen[name])
+		}
+		seen[name] = err
+	}
+}

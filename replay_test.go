@@ -49,6 +49,18 @@ var replayForms = []replayForm{
 
 func newReplayRig(t *testing.T, middleware bool, opts ...kyccb.Option) *replayRig {
 	t.Helper()
+	if middleware {
+		return newRig(t, mountMiddleware, opts...)
+	}
+	return newRig(t, func(rig *replayRig, opts []kyccb.Option) http.Handler {
+		return dedupSEP12Verifier(rig.t, opts...).Handler(rig.runCustomer)
+	}, opts...)
+}
+
+// newRig serves the handler mount builds, with opts after the rig's
+// observer, on a loopback server.
+func newRig(t *testing.T, mount func(rig *replayRig, opts []kyccb.Option) http.Handler, opts ...kyccb.Option) *replayRig {
+	t.Helper()
 	rig := &replayRig{t: t}
 	opts = append([]kyccb.Option{
 		kyccb.WithErrorHook(func(*http.Request, error) {}),
@@ -58,23 +70,28 @@ func newReplayRig(t *testing.T, middleware bool, opts ...kyccb.Option) *replayRi
 			rig.mu.Unlock()
 		}),
 	}, opts...)
-	v := dedupSEP12Verifier(t, opts...)
-	var h http.Handler
-	if middleware {
-		h = v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := rig.run(subjectStatus(t, r.Body)); err != nil {
-				http.Error(w, "failed", http.StatusInternalServerError)
-			}
-		}))
-	} else {
-		h = v.Handler(func(_ context.Context, c kyccb.Customer) error {
-			return rig.run(c.ID + " " + string(c.Status))
-		})
-	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(mount(rig, opts))
 	t.Cleanup(srv.Close)
 	rig.url = srv.URL + "/kyc"
 	return rig
+}
+
+// mountMiddleware is the SEP-12 middleware before a handler that runs the
+// rig's function with the body's subject and status.
+func mountMiddleware(rig *replayRig, opts []kyccb.Option) http.Handler {
+	return dedupSEP12Verifier(rig.t, opts...).Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := rig.run(subjectStatus(rig.t, r.Body)); err != nil {
+			http.Error(w, "failed", http.StatusInternalServerError)
+		}
+	}))
+}
+
+func (rig *replayRig) runCustomer(_ context.Context, c kyccb.Customer) error {
+	return rig.run(c.ID + " " + string(c.Status))
+}
+
+func (rig *replayRig) runTransaction(_ context.Context, tx kyccb.Transaction) error {
+	return rig.run(tx.ID + " " + string(tx.Status))
 }
 
 // subjectStatus reads "<id> <status>" from a customer body, or from a
@@ -257,10 +274,34 @@ func transactionBody(id, status, updatedAt string) string {
 	return `{"transaction":{"id":"` + id + `","kind":"withdrawal","status":"` + status + `","updated_at":"` + updatedAt + `"}}`
 }
 
-// The sequence of issue 15, in the middleware form with WithDedup: a
-// delayed older status is answered 200 and never reaches next.
+// transactionMounts are the receivers of transaction callbacks: the
+// middleware, and the typed handlers, which must tell the store the
+// transaction's updated_at as the middleware does.
+var transactionMounts = []struct {
+	name  string
+	mount func(rig *replayRig, opts []kyccb.Option) http.Handler
+}{
+	{"middleware", mountMiddleware},
+	{"kyccb.Transactions", func(rig *replayRig, opts []kyccb.Option) http.Handler {
+		return kyccb.Transactions(testAddress, testHost, rig.runTransaction, opts...)
+	}},
+	{"CombinedHandler", func(rig *replayRig, opts []kyccb.Option) http.Handler {
+		return dedupSEP12Verifier(rig.t, opts...).CombinedHandler(rig.runCustomer, rig.runTransaction)
+	}},
+}
+
+// The sequence of issue 15 with WithDedup: a delayed older status is
+// answered 200 and never reaches the function.
 func TestOrderOfTransactionCallbacks(t *testing.T) {
-	rig := newReplayRig(t, true, kyccb.WithDedup(kyccb.NewMemoryStore()))
+	for _, m := range transactionMounts {
+		t.Run(m.name, func(t *testing.T) {
+			rig := newRig(t, m.mount, kyccb.WithDedup(kyccb.NewMemoryStore()))
+			testOrderOfTransactionCallbacks(t, rig, m.name != "middleware")
+		})
+	}
+}
+
+func testOrderOfTransactionCallbacks(t *testing.T, rig *replayRig, typed bool) {
 	sent := 0
 	send := func(body string, want error) {
 		t.Helper()
@@ -289,21 +330,27 @@ func TestOrderOfTransactionCallbacks(t *testing.T) {
 		t.Errorf("the observer saw %d ErrStale, want 1: %v", stale, rig.reasons)
 	}
 
-	t.Run("transactions keep separate watermarks", func(t *testing.T) {
-		send(transactionBody("tx-2", "pending_anchor", "2026-12-02T10:01:00Z"), nil)
-		rig.checkRuns("tx-1 completed", "tx-1 refunded", "tx-2 pending_anchor")
-	})
-	t.Run("updated_at with an offset, or without a zone, is the same instant", func(t *testing.T) {
-		send(transactionBody("tx-1", "completed", "2026-12-02T12:07:00+02:00"), kyccb.ErrStale)
-		send(transactionBody("tx-1", "pending_anchor", "2026-12-02T10:06:59.999"), kyccb.ErrStale)
-	})
-	t.Run("the same updated_at with another body is processed", func(t *testing.T) {
-		send(transactionBody("tx-1", "error", "2026-12-02T10:07:00.5Z"), nil)
-	})
-	t.Run("an unreadable updated_at orders nothing: processed", func(t *testing.T) {
-		send(transactionBody("tx-1", "pending_user", "10:00 yesterday"), nil)
-		rig.checkRuns("tx-1 completed", "tx-1 refunded", "tx-2 pending_anchor", "tx-1 error", "tx-1 pending_user")
-	})
+	// Each step below goes on from the state the sequence left: steps,
+	// not subtests, so that a failure stops the sequence where it broke.
+
+	// Transactions keep separate watermarks.
+	send(transactionBody("tx-2", "pending_anchor", "2026-12-02T10:01:00Z"), nil)
+	rig.checkRuns("tx-1 completed", "tx-1 refunded", "tx-2 pending_anchor")
+	// updated_at with an offset, or without a zone, is the same instant.
+	send(transactionBody("tx-1", "completed", "2026-12-02T12:07:00+02:00"), kyccb.ErrStale)
+	send(transactionBody("tx-1", "pending_anchor", "2026-12-02T10:06:59.999"), kyccb.ErrStale)
+	// The same updated_at with another body is processed.
+	send(transactionBody("tx-1", "error", "2026-12-02T10:07:00.5Z"), nil)
+	rig.checkRuns("tx-1 completed", "tx-1 refunded", "tx-2 pending_anchor", "tx-1 error")
+	if typed {
+		// The typed handlers refuse a time they cannot read, as any
+		// field of the wrong shape (TestTransactionsRejects).
+		return
+	}
+	// In the middleware, an unreadable updated_at orders nothing: the
+	// body is processed.
+	send(transactionBody("tx-1", "pending_user", "10:00 yesterday"), nil)
+	rig.checkRuns("tx-1 completed", "tx-1 refunded", "tx-2 pending_anchor", "tx-1 error", "tx-1 pending_user")
 }
 
 // A flood of distinct genuine callbacks, more than the memory holds: it

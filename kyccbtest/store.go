@@ -42,9 +42,9 @@ func fingerprint(body string) string {
 // stale while an equal one or none is processed; the order of those
 // answers; expiry of leases, applied records and signatures, each on its
 // own, on the real clock; tokens unique across keys; and one winner among
-// concurrent reservations. It uses keys of its own, unlikely to exist in s, and leaves
-// them to expire. Use it to test a store of your own; it takes about a
-// second.
+// concurrent reservations. It uses keys of its own, unlikely to exist in
+// s, and leaves them to expire. Use it to test a store of your own; it
+// takes about a second.
 //
 // When a delivery holds the lease and a redelivery of the body last
 // applied comes in, a store answers [kyccb.ErrDuplicate]: a 503 would bring

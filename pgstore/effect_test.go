@@ -141,13 +141,21 @@ func serve(t testing.TB, store kyccb.Store, fn func(context.Context, kyccb.Custo
 // once sends body in a single attempt and returns the status.
 func once(t *testing.T, url string, body []byte) int {
 	t.Helper()
-	s, err := send.NewSEP12(testSeed, send.WithAttempts(1))
+	// Each delivery signed a second from the last, as an anchor signs
+	// every delivery anew: the same body signed in the same second is the
+	// same request, a replay, which runs nothing. A to B to A within one
+	// second would otherwise leave two rows.
+	back := time.Duration(onceSeq.Add(1)%100) * time.Second
+	s, err := send.NewSEP12(testSeed, send.WithAttempts(1), send.WithClock(func() time.Time { return time.Now().Add(-back) }))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d, _ := s.Send(t.Context(), url, body)
 	return d.StatusCode
 }
+
+// onceSeq counts the deliveries of once.
+var onceSeq atomic.Int64
 
 func TestEffectsCommitWithTheRecord(t *testing.T) {
 	pool := sharedPool(t)

@@ -84,7 +84,7 @@
 //		key         text        NOT NULL,
 //		signature   text        NOT NULL DEFAULT '',
 //		fingerprint text        NOT NULL DEFAULT '',
-//		watermark   timestamptz,
+//		watermark   bigint,
 //		expires_at  timestamptz NOT NULL,
 //		PRIMARY KEY (key, signature)
 //	);
@@ -92,9 +92,11 @@
 //
 // A customer's key has one row with an empty signature, which holds the
 // fingerprint of the body last applied and the newest updated_at applied
-// (the watermark), and one row per signed request processed, kept until
-// the request could no longer pass the verifier's freshness check. Every
-// row expires at expires_at, by the server's clock.
+// (the watermark, in nanoseconds since 1970: a timestamptz keeps only
+// microseconds, and [kyccb.Delivery] asks for instants compared to the
+// nanosecond), and one row per signed request processed, kept until the
+// request could no longer pass the verifier's freshness check. Every row
+// expires at expires_at, by the server's clock.
 //
 // # Expiry
 //
@@ -134,6 +136,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -299,7 +302,7 @@ ON CONFLICT (key, signature) DO UPDATE SET expires_at = EXCLUDED.expires_at`
 	key         text        NOT NULL,
 	signature   text        NOT NULL DEFAULT '',
 	fingerprint text        NOT NULL DEFAULT '',
-	watermark   timestamptz,
+	watermark   bigint,
 	expires_at  timestamptz NOT NULL,
 	PRIMARY KEY (key, signature)
 );
@@ -371,7 +374,7 @@ func (s *Store) Reserve(ctx context.Context, key string, d kyccb.Delivery, lease
 type record struct {
 	signature   string
 	fingerprint string
-	watermark   sql.NullTime
+	watermark   sql.NullInt64 // unix nanoseconds
 }
 
 // check returns why the delivery d must not run, given key's unexpired
@@ -390,16 +393,29 @@ func check(recs []record, d kyccb.Delivery, locked bool) error {
 	switch {
 	case last != nil && last.fingerprint == d.Fingerprint:
 		return kyccb.ErrDuplicate
-	// The server keeps microseconds: an updated_at in the same microsecond
-	// as the watermark is not older.
 	case last != nil && last.watermark.Valid && !d.UpdatedAt.IsZero() &&
-		d.UpdatedAt.Truncate(time.Microsecond).Before(last.watermark.Time):
+		unixNano(d.UpdatedAt) < last.watermark.Int64:
 		return kyccb.ErrStale
 	case !locked:
 		return kyccb.ErrDuplicateInProgress
 	}
 	return nil
 }
+
+// unixNano is t as the watermark column keeps it: nanoseconds since 1970,
+// clamped to the years int64 holds (1678 to 2262), so that a time beyond
+// them still orders as the earliest or the latest.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minUnixNano):
+		return math.MinInt64
+	case t.After(maxUnixNano):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+var minUnixNano, maxUnixNano = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
 
 // take removes and returns the lease token holds on key, or nil.
 func (s *Store) take(key, token string) *lease {
@@ -426,7 +442,7 @@ func (s *Store) Confirm(ctx context.Context, key, token string, d kyccb.Delivery
 	}
 	var watermark any
 	if !d.UpdatedAt.IsZero() {
-		watermark = d.UpdatedAt
+		watermark = unixNano(d.UpdatedAt)
 	}
 	if err := l.tx.exec(ctx, s.recordSQL, key, d.Fingerprint, watermark, ttl.Microseconds(),
 		d.Signature, d.SignatureTTL.Microseconds()); err != nil {

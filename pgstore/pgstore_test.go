@@ -237,6 +237,10 @@ func TestReplayAndStale(t *testing.T) {
 		if _, err := s.Reserve(ctx, "stale", kyccb.Delivery{Fingerprint: "c", UpdatedAt: t0.Add(-time.Microsecond)}, time.Minute); !errors.Is(err, kyccb.ErrStale) {
 			t.Errorf("Reserve of an older updated_at = %v, want ErrStale", err)
 		}
+		// To the nanosecond, finer than a timestamptz keeps.
+		if _, err := s.Reserve(ctx, "stale", kyccb.Delivery{Fingerprint: "c", UpdatedAt: t0.Add(-time.Nanosecond)}, time.Minute); !errors.Is(err, kyccb.ErrStale) {
+			t.Errorf("Reserve of an updated_at a nanosecond older = %v, want ErrStale", err)
+		}
 		tok, err := s.Reserve(ctx, "stale", kyccb.Delivery{Fingerprint: "c", UpdatedAt: t0}, time.Minute)
 		if err != nil {
 			t.Fatalf("Reserve of the watermark's own updated_at = %v, want a lease", err)

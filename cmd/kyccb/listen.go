@@ -20,22 +20,23 @@ Usage: kyccb listen --mode sep12 --signing-key G... [--host HOST] [--addr 127.0.
        kyccb listen --mode sep12 --anchor-domain DOMAIN [--host HOST] [...]
        kyccb listen --mode xgateway --secret S [--addr 127.0.0.1:8080] [--forward URL]
 
-Runs a verifying receiver on every path of --addr and prints each callback:
-its verdict, the decoded customer or transaction (SEP-6, SEP-24, SEP-31)
-and its status, and for a rejection the
-library's reason and a diagnosis (wrong host or port, another key, clock
-offset, body changed). A rejected callback's customer and status are what
-its body claims: marked "(unverified)", and in JSON under "unverified"
-instead of customer_id and status. Verified callbacks are answered 200, or
-passed to --forward, whose reply goes back to the sender. With --json, one
-JSON object per line and callback (verdict, reason, customer_id, status,
+Runs a verifying receiver on every path of --addr and prints each
+callback: its verdict, the decoded customer or transaction (SEP-6,
+SEP-24, SEP-31) and its status, and for a rejection the library's reason
+and a diagnosis (wrong host or port, another key, clock offset, body
+changed). A rejected callback's customer and status are what its body
+claims: marked "(unverified)", and in JSON under "unverified" instead of
+customer_id and status. Verified callbacks are answered 200, or passed
+to --forward, whose reply goes back to the sender. With --json, one JSON
+object per line and callback (verdict, reason, customer_id, status,
 diagnosis, ...). Ctrl-C or SIGTERM stops it, with exit status 0.
 
 --forward passes the body byte for byte with only these headers: the
 sender's Content-Type, Signature, X-Stellar-Signature and User-Agent,
 X-Forwarded-For set to the sender's address as listen saw it,
-X-Forwarded-Host set to listen's host (SEP-12), and Content-Length. The signature does not cover headers, so no other header
-of the sender's reaches the app: hop-by-hop ones (Connection and those it
+X-Forwarded-Host set to listen's host (SEP-12), and Content-Length. The
+signature does not cover headers, so no other header of the sender's
+reaches the app: hop-by-hop ones (Connection and those it
 names, Keep-Alive, TE, Upgrade, Proxy-*, ...), the sender's own
 X-Forwarded-*, X-Real-Ip and Forwarded, cookies, authorization, and the
 rest are dropped. The app behind --forward must verify SEP-12 callbacks

@@ -8,9 +8,8 @@ import (
 	"time"
 )
 
-// outputLimits are the limits of listen's output queue. Tests shrink
-// them.
-var outputLimits = struct {
+// outLimits are the limits of listen's output queue.
+type outLimits struct {
 	// maxQueuedBytes bounds the lines waiting for standard output. A line
 	// that does not fit is dropped and counted: a stalled terminal or pipe
 	// must not make listen keep every callback it receives.
@@ -24,7 +23,10 @@ var outputLimits = struct {
 	// maxLineWait bounds how long a reply waits for its line when the
 	// output is slow without being stalled.
 	maxLineWait time.Duration
-}{
+}
+
+// outputLimits are the limits each new output takes. Tests shrink them.
+var outputLimits = outLimits{
 	maxQueuedBytes: 1 << 20,
 	stallAfter:     100 * time.Millisecond,
 	maxLineWait:    time.Second,
@@ -42,10 +44,7 @@ var outputLimits = struct {
 type output struct {
 	w      io.Writer
 	json   bool
-	limits struct {
-		maxQueuedBytes          int
-		stallAfter, maxLineWait time.Duration
-	}
+	limits outLimits
 
 	mu       sync.Mutex
 	cond     *sync.Cond // signalled when the queue gains a line or closes

@@ -24,9 +24,9 @@ Usage: kyccb verify --mode sep12 --signing-key G... --host HOST --header 'Signat
 
 Checks a captured callback offline (a SEP-12 customer callback, a SEP-6,
 SEP-24 or SEP-31 transaction callback, or XGateway's), with the library's
-own verifier, and explains the verdict: for a rejection it finds what the sender did instead
-(signed another host or port, used another key, another clock, or signed
-the body before something re-serialized it).
+own verifier, and explains the verdict: for a rejection it finds what the
+sender did instead (signed another host or port, used another key,
+another clock, or signed the body before something re-serialized it).
 
 --request-file reads a raw HTTP request as it came over the wire (request
 line, headers, blank line, body), such as a proxy's or nc's dump; --header

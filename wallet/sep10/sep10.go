@@ -150,6 +150,35 @@ type config struct {
 	err     error
 }
 
+// setup checks what [Authenticate] and [NewTokenSource] are given: the
+// options, the anchor and the account seed, in that order. It returns the
+// options applied, the anchor's endpoint and the account's key pair, and
+// fills in a's WebAuthDomain as check does. Its errors match
+// [kyccb.ErrConfig].
+func setup(a *Anchor, accountSeed string, opts []Option) (config, *url.URL, *keypair.Full, error) {
+	cfg := config{timeout: DefaultRequestTimeout}
+	for _, o := range opts {
+		if o == nil {
+			return config{}, nil, nil, fmt.Errorf("%w: nil option", kyccb.ErrConfig)
+		}
+		o(&cfg)
+	}
+	if cfg.err != nil {
+		return config{}, nil, nil, cfg.err
+	}
+	endpoint, err := a.check()
+	if err != nil {
+		return config{}, nil, nil, err
+	}
+	// keypair's errors are not wrapped: they are not worth the risk of
+	// repeating part of a seed.
+	kp, err := keypair.ParseFull(accountSeed)
+	if err != nil {
+		return config{}, nil, nil, fmt.Errorf("%w: account seed is not an S... secret seed", kyccb.ErrConfig)
+	}
+	return cfg, endpoint, kp, nil
+}
+
 // WithHTTPClient sets the client the requests are made with, for its
 // transport, proxy or TLS settings. It is copied, and its redirect policy
 // replaced: no redirect is followed. The default is a zero [http.Client].
@@ -199,22 +228,9 @@ func WithMemo(id uint64) Option {
 // leaves room for a slow clock and anchors that choose a longer window,
 // with an error matching [ErrChallenge].
 func Authenticate(ctx context.Context, a Anchor, accountSeed string, opts ...Option) (string, error) {
-	cfg := config{timeout: DefaultRequestTimeout}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	if cfg.err != nil {
-		return "", cfg.err
-	}
-	endpoint, err := a.check()
+	cfg, endpoint, kp, err := setup(&a, accountSeed, opts)
 	if err != nil {
 		return "", err
-	}
-	// keypair's errors are not wrapped: they are not worth the risk of
-	// repeating part of a seed.
-	kp, err := keypair.ParseFull(accountSeed)
-	if err != nil {
-		return "", fmt.Errorf("%w: account seed is not an S... secret seed", kyccb.ErrConfig)
 	}
 	var client http.Client
 	if cfg.client != nil {

@@ -326,6 +326,7 @@ func TestAuthenticateConfig(t *testing.T) {
 		{name: "A seed with one character changed", seed: accountSeed[:10] + "A" + accountSeed[11:]},
 		{name: "A nil HTTP client", opts: []sep10.Option{sep10.WithHTTPClient(nil)}},
 		{name: "A zero request timeout", opts: []sep10.Option{sep10.WithRequestTimeout(0)}},
+		{name: "A nil option", opts: []sep10.Option{nil}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

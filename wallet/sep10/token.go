@@ -10,9 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/kyccb/kyccb"
-	"github.com/stellar/go-stellar-sdk/keypair"
 )
 
 // RefreshMargin is how long before its JWT expires a [TokenSource] signs
@@ -71,21 +68,8 @@ type signIn struct {
 // token is first asked for. It checks a, the seed and opts at once, and
 // sends nothing; the error matches [kyccb.ErrConfig].
 func NewTokenSource(a Anchor, accountSeed string, opts ...Option) (*TokenSource, error) {
-	cfg := config{timeout: DefaultRequestTimeout}
-	for _, o := range opts {
-		if o == nil {
-			return nil, fmt.Errorf("%w: nil option", kyccb.ErrConfig)
-		}
-		o(&cfg)
-	}
-	if cfg.err != nil {
-		return nil, cfg.err
-	}
-	if _, err := a.check(); err != nil {
+	if _, _, _, err := setup(&a, accountSeed, opts); err != nil {
 		return nil, err
-	}
-	if _, err := keypair.ParseFull(accountSeed); err != nil {
-		return nil, fmt.Errorf("%w: account seed is not an S... secret seed", kyccb.ErrConfig)
 	}
 	return &TokenSource{anchor: a, seed: accountSeed, opts: slices.Clone(opts), now: time.Now}, nil
 }
