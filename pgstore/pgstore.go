@@ -84,7 +84,7 @@
 //		key         text        NOT NULL,
 //		signature   text        NOT NULL DEFAULT '',
 //		fingerprint text        NOT NULL DEFAULT '',
-//		watermark   timestamptz,
+//		watermark   bigint,
 //		expires_at  timestamptz NOT NULL,
 //		PRIMARY KEY (key, signature)
 //	);
@@ -95,6 +95,12 @@
 // (the watermark), and one row per signed request processed, kept until
 // the request could no longer pass the verifier's freshness check. Every
 // row expires at expires_at, by the server's clock.
+//
+// The watermark is in unix nanoseconds, since timestamptz keeps only
+// microseconds and the store compares updated_at to the nanosecond. An
+// updated_at outside what int64 nanoseconds hold (before 1678 or after
+// 2262) is kept as the nearest end of that range: two such times beyond
+// the same end are equal, and neither is stale for the other.
 //
 // # Expiry
 //
@@ -134,6 +140,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -299,7 +306,7 @@ ON CONFLICT (key, signature) DO UPDATE SET expires_at = EXCLUDED.expires_at`
 	key         text        NOT NULL,
 	signature   text        NOT NULL DEFAULT '',
 	fingerprint text        NOT NULL DEFAULT '',
-	watermark   timestamptz,
+	watermark   bigint,
 	expires_at  timestamptz NOT NULL,
 	PRIMARY KEY (key, signature)
 );
@@ -371,7 +378,7 @@ func (s *Store) Reserve(ctx context.Context, key string, d kyccb.Delivery, lease
 type record struct {
 	signature   string
 	fingerprint string
-	watermark   sql.NullTime
+	watermark   sql.NullInt64 // unix nanoseconds
 }
 
 // check returns why the delivery d must not run, given key's unexpired
@@ -390,15 +397,31 @@ func check(recs []record, d kyccb.Delivery, locked bool) error {
 	switch {
 	case last != nil && last.fingerprint == d.Fingerprint:
 		return kyccb.ErrDuplicate
-	// The server keeps microseconds: an updated_at in the same microsecond
-	// as the watermark is not older.
 	case last != nil && last.watermark.Valid && !d.UpdatedAt.IsZero() &&
-		d.UpdatedAt.Truncate(time.Microsecond).Before(last.watermark.Time):
+		unixNano(d.UpdatedAt) < last.watermark.Int64:
 		return kyccb.ErrStale
 	case !locked:
 		return kyccb.ErrDuplicateInProgress
 	}
 	return nil
+}
+
+// The instants int64 unix nanoseconds can hold.
+var (
+	minNano = time.Unix(0, math.MinInt64)
+	maxNano = time.Unix(0, math.MaxInt64)
+)
+
+// unixNano returns t in unix nanoseconds, the watermark's unit, clamped to
+// the range int64 holds, outside which t.UnixNano is undefined.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minNano):
+		return math.MinInt64
+	case t.After(maxNano):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // take removes and returns the lease token holds on key, or nil.
@@ -424,9 +447,9 @@ func (s *Store) Confirm(ctx context.Context, key, token string, d kyccb.Delivery
 	if l == nil {
 		return nil
 	}
-	var watermark any
+	var watermark sql.NullInt64
 	if !d.UpdatedAt.IsZero() {
-		watermark = d.UpdatedAt
+		watermark = sql.NullInt64{Int64: unixNano(d.UpdatedAt), Valid: true}
 	}
 	if err := l.tx.exec(ctx, s.recordSQL, key, d.Fingerprint, watermark, ttl.Microseconds(),
 		d.Signature, d.SignatureTTL.Microseconds()); err != nil {
