@@ -138,15 +138,12 @@ func serve(t testing.TB, store kyccb.Store, fn func(context.Context, kyccb.Custo
 	return srv.URL
 }
 
-// once sends body in a single attempt and returns the status.
+// once sends body in a single attempt, signed at signingTime, and returns
+// the status.
 func once(t *testing.T, url string, body []byte) int {
 	t.Helper()
-	// Each delivery signed a second from the last, as an anchor signs
-	// every delivery anew: the same body signed in the same second is the
-	// same request, a replay, which runs nothing. A to B to A within one
-	// second would otherwise leave two rows.
-	back := time.Duration(onceSeq.Add(1)%100) * time.Second
-	s, err := send.NewSEP12(testSeed, send.WithAttempts(1), send.WithClock(func() time.Time { return time.Now().Add(-back) }))
+	at := signingTime(url, body)
+	s, err := send.NewSEP12(testSeed, send.WithAttempts(1), send.WithClock(func() time.Time { return at }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,8 +151,32 @@ func once(t *testing.T, url string, body []byte) int {
 	return d.StatusCode
 }
 
-// onceSeq counts the deliveries of once.
-var onceSeq atomic.Int64
+// signed holds, by URL and body, the time the last delivery was signed at.
+var signed struct {
+	sync.Mutex
+	last map[string]time.Time
+}
+
+// signingTime returns the time to sign a delivery of body to url at: now,
+// or a second after the last delivery of the same body to the same URL.
+// A SEP-12 signature covers whole seconds, the host and the body: two
+// deliveries of one body in one second would be one signed request, the
+// second a replay of the first, where an anchor signs each delivery anew,
+// with the time it sends it, seconds or more apart.
+func signingTime(url string, body []byte) time.Time {
+	signed.Lock()
+	defer signed.Unlock()
+	if signed.last == nil {
+		signed.last = make(map[string]time.Time)
+	}
+	k := url + " " + string(body)
+	at := time.Now()
+	if last, ok := signed.last[k]; ok && at.Before(last.Add(time.Second)) {
+		at = last.Add(time.Second)
+	}
+	signed.last[k] = at
+	return at
+}
 
 func TestEffectsCommitWithTheRecord(t *testing.T) {
 	pool := sharedPool(t)

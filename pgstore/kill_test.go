@@ -270,6 +270,30 @@ func (p *replicaProc) stop() {
 // byte for byte the first.
 var killStatuses = []kyccb.Status{kyccb.StatusAccepted, kyccb.StatusNeedsInfo, kyccb.StatusAccepted}
 
+// killSenders returns a sender for each of killStatuses. A customer's
+// three callbacks come here within a second, where an anchor sends a
+// return to ACCEPTED seconds or more after the first; and a SEP-12
+// signature covers whole seconds, the host and the body, so that the third
+// would often be, byte for byte, a request signed for the first: a replay,
+// answered 200 without running the function. Each sender therefore signs
+// a second ahead of the one before it (two seconds at most, well within
+// the verifier's tolerance), and the third callback is a request of its
+// own.
+func killSenders(t *testing.T) []*send.Sender {
+	t.Helper()
+	senders := make([]*send.Sender, len(killStatuses))
+	for i := range senders {
+		ahead := time.Duration(i) * time.Second
+		s, err := send.NewSEP12(testSeed, send.WithAttempts(100), send.WithBackoff(20*time.Millisecond, 300*time.Millisecond),
+			send.WithRequestTimeout(5*time.Second), send.WithClock(func() time.Time { return time.Now().Add(ahead) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		senders[i] = s
+	}
+	return senders
+}
+
 // The kill test: 600 callbacks (200 customers, three each, each delivered
 // twice at once, to each replica), through two replica processes that
 // kill themselves mid-function and mid-commit and are killed from outside
@@ -297,11 +321,7 @@ func killRun(t *testing.T, srv *pgServer, admin *pgxpool.Pool) {
 	env := []string{replicaURLEnv + "=" + srv.url, replicaTableEnv + "=" + table, replicaAppEnv + "=" + app}
 	reps := []*replicaProc{startReplica(t, env), startReplica(t, env)}
 
-	sender, err := send.NewSEP12(testSeed, send.WithAttempts(100), send.WithBackoff(20*time.Millisecond, 300*time.Millisecond),
-		send.WithRequestTimeout(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
+	senders := killSenders(t)
 	const customers = 200
 	var completed atomic.Int64
 	var external atomic.Int64
@@ -346,11 +366,11 @@ func killRun(t *testing.T, srv *pgServer, admin *pgxpool.Pool) {
 		wg.Go(func() {
 			for i := range work {
 				id := "k-" + strconv.Itoa(i)
-				for _, st := range killStatuses {
+				for i, st := range killStatuses {
 					var twins sync.WaitGroup
 					for _, r := range reps {
 						twins.Go(func() {
-							d, err := sender.Send(context.Background(), "http://"+r.addr+"/", body(id, st))
+							d, err := senders[i].Send(context.Background(), "http://"+r.addr+"/", body(id, st))
 							if err != nil || d.StatusCode != http.StatusOK {
 								t.Errorf("customer %s, %s: %d, %v after %d attempts", id, st, d.StatusCode, err, len(d.Attempts))
 							}

@@ -92,11 +92,15 @@
 //
 // A customer's key has one row with an empty signature, which holds the
 // fingerprint of the body last applied and the newest updated_at applied
-// (the watermark, in nanoseconds since 1970: a timestamptz keeps only
-// microseconds, and [kyccb.Delivery] asks for instants compared to the
-// nanosecond), and one row per signed request processed, kept until the
-// request could no longer pass the verifier's freshness check. Every row
-// expires at expires_at, by the server's clock.
+// (the watermark), and one row per signed request processed, kept until
+// the request could no longer pass the verifier's freshness check. Every
+// row expires at expires_at, by the server's clock.
+//
+// The watermark is in unix nanoseconds, since timestamptz keeps only
+// microseconds and the store compares updated_at to the nanosecond. An
+// updated_at outside what int64 nanoseconds hold (before 1678 or after
+// 2262) is kept as the nearest end of that range: two such times beyond
+// the same end are equal, and neither is stale for the other.
 //
 // # Expiry
 //
@@ -402,20 +406,23 @@ func check(recs []record, d kyccb.Delivery, locked bool) error {
 	return nil
 }
 
-// unixNano is t as the watermark column keeps it: nanoseconds since 1970,
-// clamped to the years int64 holds (1678 to 2262), so that a time beyond
-// them still orders as the earliest or the latest.
+// The instants int64 unix nanoseconds can hold.
+var (
+	minNano = time.Unix(0, math.MinInt64)
+	maxNano = time.Unix(0, math.MaxInt64)
+)
+
+// unixNano returns t in unix nanoseconds, the watermark's unit, clamped to
+// the range int64 holds, outside which t.UnixNano is undefined.
 func unixNano(t time.Time) int64 {
 	switch {
-	case t.Before(minUnixNano):
+	case t.Before(minNano):
 		return math.MinInt64
-	case t.After(maxUnixNano):
+	case t.After(maxNano):
 		return math.MaxInt64
 	}
 	return t.UnixNano()
 }
-
-var minUnixNano, maxUnixNano = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
 
 // take removes and returns the lease token holds on key, or nil.
 func (s *Store) take(key, token string) *lease {
@@ -440,9 +447,9 @@ func (s *Store) Confirm(ctx context.Context, key, token string, d kyccb.Delivery
 	if l == nil {
 		return nil
 	}
-	var watermark any
+	var watermark sql.NullInt64
 	if !d.UpdatedAt.IsZero() {
-		watermark = unixNano(d.UpdatedAt)
+		watermark = sql.NullInt64{Int64: unixNano(d.UpdatedAt), Valid: true}
 	}
 	if err := l.tx.exec(ctx, s.recordSQL, key, d.Fingerprint, watermark, ttl.Microseconds(),
 		d.Signature, d.SignatureTTL.Microseconds()); err != nil {

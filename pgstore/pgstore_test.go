@@ -256,6 +256,24 @@ func TestReplayAndStale(t *testing.T) {
 			t.Errorf("Reserve of the body last applied = %v, want ErrDuplicate", err)
 		}
 	})
+	t.Run("an updated_at outside int64 nanoseconds counts as the nearest end of that range", func(t *testing.T) {
+		now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+		apply("year 9999", kyccb.Delivery{Fingerprint: "a", UpdatedAt: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)})
+		if _, err := s.Reserve(ctx, "year 9999", kyccb.Delivery{Fingerprint: "b", UpdatedAt: now}, time.Minute); !errors.Is(err, kyccb.ErrStale) {
+			t.Errorf("after 9999, Reserve of %v = %v, want ErrStale", now, err)
+		}
+		// Beyond the same end, two times are one.
+		tok, err := s.Reserve(ctx, "year 9999", kyccb.Delivery{Fingerprint: "b", UpdatedAt: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)}, time.Minute)
+		if err != nil {
+			t.Errorf("after 9999, Reserve of 3000 = %v, want a lease: both are past 2262", err)
+		} else {
+			s.Release(ctx, "year 9999", tok)
+		}
+		apply("year 1000", kyccb.Delivery{Fingerprint: "a", UpdatedAt: now})
+		if _, err := s.Reserve(ctx, "year 1000", kyccb.Delivery{Fingerprint: "b", UpdatedAt: time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC)}, time.Minute); !errors.Is(err, kyccb.ErrStale) {
+			t.Errorf("after %v, Reserve of 1000 = %v, want ErrStale", now, err)
+		}
+	})
 }
 
 // Expired rows are deleted by the 64th commit's sweep; live ones stay.

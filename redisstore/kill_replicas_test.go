@@ -189,10 +189,18 @@ func killRun(t *testing.T, srv *server) {
 	env := []string{replicaRedisEnv + "=" + srv.addr, replicaPrefixEnv + "=" + testPrefix(t), replicaAppEnv + "=" + app}
 	reps := []*replicaProc{startReplica(t, env), startReplica(t, env)}
 
-	sender, err := send.NewSEP12(testSeed, send.WithAttempts(100), send.WithBackoff(20*time.Millisecond, 300*time.Millisecond),
-		send.WithRequestTimeout(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
+	// The i-th callback of a customer is signed i seconds ahead of the
+	// clock, so that the third, byte for byte the first, is a request of
+	// its own rather than a replay of the first's (see deliverAll).
+	senders := make([]*send.Sender, len(statuses))
+	for i := range senders {
+		ahead := time.Duration(i) * time.Second
+		s, err := send.NewSEP12(testSeed, send.WithAttempts(100), send.WithBackoff(20*time.Millisecond, 300*time.Millisecond),
+			send.WithRequestTimeout(5*time.Second), send.WithClock(func() time.Time { return time.Now().Add(ahead) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		senders[i] = s
 	}
 	const customers = 200
 	var completed, external atomic.Int64
@@ -234,11 +242,11 @@ func killRun(t *testing.T, srv *server) {
 		wg.Go(func() {
 			for i := range work {
 				id := "k-" + strconv.Itoa(i)
-				for _, st := range statuses {
+				for i, st := range statuses {
 					var twins sync.WaitGroup
 					for _, r := range reps {
 						twins.Go(func() {
-							d, err := sender.Send(context.Background(), "http://"+r.addr+"/", body(id, st))
+							d, err := senders[i].Send(context.Background(), "http://"+r.addr+"/", body(id, st))
 							if err != nil || d.StatusCode != http.StatusOK {
 								t.Errorf("customer %s, %s: %d, %v after %d attempts", id, st, d.StatusCode, err, len(d.Attempts))
 							}
