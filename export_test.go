@@ -27,6 +27,18 @@ func SetReplayMemory(v *SEP12Verifier, n int) (size func() int) {
 	return v.cfg.replay.len
 }
 
+// ForgetReplays empties the memory of signatures of v, a verifier without
+// WithDedup, keeping its room, as a memory in its steady state has: for
+// benchmarks that serve the same requests again.
+func ForgetReplays(v *SEP12Verifier) {
+	m := v.cfg.replay
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.ends)
+	clear(m.byEnd)
+	m.byEnd = m.byEnd[:0]
+}
+
 // ReplaySignatures is how many signatures a verifier without WithDedup
 // remembers.
 const ReplaySignatures = replaySignatures
