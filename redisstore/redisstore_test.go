@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/kyccb/kyccb"
+	"github.com/kyccb/kyccb/internal/killtest"
 	"github.com/kyccb/kyccb/kyccbtest"
 	"github.com/kyccb/kyccb/redisstore"
 	"github.com/redis/go-redis/v9"
@@ -57,14 +58,7 @@ const (
 // when TestKillReplicasAndRedis started the binary as one.
 func TestMain(m *testing.M) {
 	redis.SetLogger(quiet{})
-	if addr := os.Getenv(replicaEnv); addr != "" {
-		if err := replica(addr); err != nil {
-			fmt.Fprintln(os.Stderr, "replica:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	os.Exit(m.Run())
+	killtest.Main(m, replica)
 }
 
 type quiet struct{}
