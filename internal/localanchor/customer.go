@@ -197,15 +197,12 @@ func (a *Anchor) getCustomer(w http.ResponseWriter, r *http.Request, sub string)
 	if !ok {
 		return
 	}
-	id := params["id"]
 	a.mu.Lock()
-	if id == "" && params["transaction_id"] != "" {
-		var ok bool
-		if id, ok = a.transactionCustomerLocked(key, params["transaction_id"]); !ok {
-			a.mu.Unlock()
-			a.refuse(w, r, http.StatusNotFound, "transaction not found", nil)
-			return
-		}
+	id, ok := a.requestedCustomerLocked(key, params)
+	if !ok {
+		a.mu.Unlock()
+		a.refuse(w, r, http.StatusNotFound, "transaction not found", nil)
+		return
 	}
 	c := a.lookupLocked(key, id)
 	var body []byte
@@ -222,6 +219,17 @@ func (a *Anchor) getCustomer(w http.ResponseWriter, r *http.Request, sub string)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Write(body)
+}
+
+// requestedCustomerLocked returns the id of the customer a request names:
+// its id, or without one the customer of its transaction_id, the SEP-6
+// transaction of key's account; false when there is no such transaction.
+// An id of "" names the account's customer without one. a.mu is held.
+func (a *Anchor) requestedCustomerLocked(key string, params map[string]string) (string, bool) {
+	if id := params["id"]; id != "" || params["transaction_id"] == "" {
+		return id, true
+	}
+	return a.transactionCustomerLocked(key, params["transaction_id"])
 }
 
 // reservedFields are PUT /customer parameters that are not customer fields.
@@ -256,15 +264,12 @@ func (a *Anchor) putCustomer(w http.ResponseWriter, r *http.Request, sub string)
 	if !ok {
 		return
 	}
-	id := fields["id"]
 	a.mu.Lock()
-	if id == "" && fields["transaction_id"] != "" {
-		var ok bool
-		if id, ok = a.transactionCustomerLocked(key, fields["transaction_id"]); !ok {
-			a.mu.Unlock()
-			a.refuse(w, r, http.StatusNotFound, "transaction not found", nil)
-			return
-		}
+	id, ok := a.requestedCustomerLocked(key, fields)
+	if !ok {
+		a.mu.Unlock()
+		a.refuse(w, r, http.StatusNotFound, "transaction not found", nil)
+		return
 	}
 	c := a.customerLocked(key, id)
 	if c == nil {
