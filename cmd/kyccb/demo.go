@@ -22,12 +22,15 @@ const demoUsage = `
 Usage: kyccb demo
 
 Starts the receiver of kyccb listen on a loopback port (SEP-12 at /kyc,
-XGateway at /xgateway), acts as a Stellar anchor with a fresh key pair and
-as XGateway with a fresh secret through the sender of kyccb send, delivers
-genuine, forged, changed and stale callbacks (customer callbacks, SEP-24
-transaction callbacks and XGateway's), and prints what the receiver
-decided and why, each line starting "ok" when the verdict is the one
-expected. Needs no configuration and takes no flags.
+with an in-memory dedup store; XGateway at /xgateway), acts as a Stellar
+anchor with a fresh key pair and as XGateway with a fresh secret through
+the sender of kyccb send, delivers genuine, forged, changed and stale
+callbacks (customer callbacks, SEP-24 transaction callbacks and
+XGateway's), a signed request sent twice and a delayed older transaction
+status, and prints what the receiver decided and why, each line starting
+"ok" when the verdict is the one expected. A replay and an older status
+are answered 200 without being processed. Needs no configuration and
+takes no flags.
 
 Exit status: 0 every verdict as expected, 1 otherwise.
 
@@ -61,7 +64,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	sep12, err := newReceiver(receiverConfig{mode: "sep12", keys: keys, host: ln.Addr().String(), onReport: rec.add})
+	// With a dedup store, as an app that acts on transactions would run
+	// kyccb (kyccb.WithDedup): it answers an older transaction status 200
+	// without processing it. listen runs without one.
+	sep12, err := newReceiver(receiverConfig{mode: "sep12", keys: keys, host: ln.Addr().String(), dedup: kyccb.NewMemoryStore(), onReport: rec.add})
 	if err != nil {
 		return err
 	}
@@ -110,23 +116,31 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return sendConfig{mode: "sep12", seed: seed, attempts: 1, now: func() time.Time { return at }}
 	}
 	xgwWith := func(secret string) sendConfig { return sendConfig{mode: "xgateway", secret: secret, attempts: 1} }
+	// Only genuine callbacks reach the dedup store; each forged or changed
+	// one is turned away before it.
 	cases := []struct {
-		what   string
-		cfg    sendConfig
-		url    string
-		body   []byte
-		accept bool
+		what string
+		cfg  sendConfig
+		url  string
+		body []byte
+		want outcome
 	}{
-		{"SEP-12 genuine callback", sep12With(anchor.Seed(), now), base + "/kyc", customer("c-1", kyccb.StatusAccepted), true},
-		{"SEP-12 signed by another key", sep12With(impostor.Seed(), now), base + "/kyc", customer("c-1", kyccb.StatusAccepted), false},
-		{"SEP-12 body re-indented by a relay", sep12With(anchor.Seed(), now), base + "/relay", customer("c-1", kyccb.StatusAccepted), false},
-		{"SEP-12 signed 5 minutes ago", sep12With(anchor.Seed(), now.Add(-5*time.Minute)), base + "/kyc", customer("c-1", kyccb.StatusAccepted), false},
-		{"SEP-12 receiver set for another host", sep12With(anchor.Seed(), now), base + "/registered-elsewhere", customer("c-1", kyccb.StatusAccepted), false},
-		{"SEP-24 genuine transaction", sep12With(anchor.Seed(), now), base + "/kyc", transaction("tx-1", kyccb.TransactionCompleted, now), true},
-		{"SEP-24 transaction by another key", sep12With(impostor.Seed(), now), base + "/kyc", transaction("tx-1", kyccb.TransactionRefunded, now), false},
-		{"SEP-24 transaction without an id", sep12With(anchor.Seed(), now), base + "/kyc", transaction("", kyccb.TransactionCompleted, now), false},
-		{"XGateway genuine KYC callback", xgwWith(secret), base + "/xgateway", kyc("m-1", kyccb.XGatewaySoftKYCFailed, []string{"SELFIE"}), true},
-		{"XGateway hash from another secret", xgwWith("guessed-secret"), base + "/xgateway", kyc("m-1", kyccb.XGatewayFullUser, nil), false},
+		{"SEP-12 genuine callback", sep12With(anchor.Seed(), now), base + "/kyc", customer("c-1", kyccb.StatusAccepted), processed},
+		// The request above, byte for byte: the same body signed at the
+		// same time gets the same signature (ed25519 is deterministic).
+		{"SEP-12 captured request sent again", sep12With(anchor.Seed(), now), base + "/kyc", customer("c-1", kyccb.StatusAccepted), unprocessed},
+		{"SEP-12 signed by another key", sep12With(impostor.Seed(), now), base + "/kyc", customer("c-1", kyccb.StatusAccepted), rejected},
+		{"SEP-12 body re-indented by a relay", sep12With(anchor.Seed(), now), base + "/relay", customer("c-1", kyccb.StatusAccepted), rejected},
+		{"SEP-12 signed 5 minutes ago", sep12With(anchor.Seed(), now.Add(-5*time.Minute)), base + "/kyc", customer("c-1", kyccb.StatusAccepted), rejected},
+		{"SEP-12 receiver set for another host", sep12With(anchor.Seed(), now), base + "/registered-elsewhere", customer("c-1", kyccb.StatusAccepted), rejected},
+		{"SEP-24 genuine transaction", sep12With(anchor.Seed(), now), base + "/kyc", transaction("tx-1", kyccb.TransactionCompleted, now), processed},
+		// Signed now, but the status is one tx-1 had 4 minutes before it
+		// completed: a delivery that was held up on the way.
+		{"SEP-24 delayed older status", sep12With(anchor.Seed(), now), base + "/kyc", transaction("tx-1", kyccb.TransactionPendingAnchor, now.Add(-4*time.Minute)), unprocessed},
+		{"SEP-24 transaction by another key", sep12With(impostor.Seed(), now), base + "/kyc", transaction("tx-1", kyccb.TransactionRefunded, now), rejected},
+		{"SEP-24 transaction without an id", sep12With(anchor.Seed(), now), base + "/kyc", transaction("", kyccb.TransactionCompleted, now), rejected},
+		{"XGateway genuine KYC callback", xgwWith(secret), base + "/xgateway", kyc("m-1", kyccb.XGatewaySoftKYCFailed, []string{"SELFIE"}), processed},
+		{"XGateway hash from another secret", xgwWith("guessed-secret"), base + "/xgateway", kyc("m-1", kyccb.XGatewayFullUser, nil), rejected},
 	}
 	failed := 0
 	for _, c := range cases {
@@ -136,10 +150,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		r := rec.last()
 		mark := st.green("ok  ")
-		if r == nil || r.accepted() != c.accept {
+		if r == nil || outcomeOf(r) != c.want {
 			mark, failed = st.red("FAIL"), failed+1
 		}
-		fmt.Fprintf(stdout, "%s %-38s -> %d %s\n", mark, c.what, d.StatusCode, demoVerdict(st, r, c.accept))
+		fmt.Fprintf(stdout, "%s %-38s -> %d %s\n", mark, c.what, d.StatusCode, demoVerdict(st, r, c.want))
 		if r != nil && len(r.Diagnosis) > 0 {
 			writeFields(stdout, st, "     ", []field{{label: "why", lines: r.Diagnosis, paint: st.yellow}})
 		}
@@ -147,25 +161,51 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if failed > 0 {
 		return fmt.Errorf("%s not as expected", plural(failed, "verdict"))
 	}
-	fmt.Fprintln(stdout, "\nEvery genuine callback was accepted and every forged, changed or stale one rejected.")
-	fmt.Fprintln(stdout, st.dim("The same receiver runs with kyccb listen, the same sender with kyccb send."))
+	fmt.Fprintln(stdout, "\nEvery genuine callback was accepted and every forged, changed or stale one rejected;")
+	fmt.Fprintln(stdout, "the request sent again and the older status were answered 200 without being processed.")
+	fmt.Fprintln(stdout, st.dim("The same receiver runs with kyccb listen (without the dedup store: it answers replays,\nnot older statuses), the same sender with kyccb send."))
 	return nil
 }
 
+// outcome is what a receiver did with a callback.
+type outcome int
+
+const (
+	processed   outcome = iota // authenticated and processed
+	rejected                   // refused with an error status
+	unprocessed                // authenticated, answered 200 without being processed
+)
+
+func outcomeOf(r *report) outcome {
+	switch {
+	case r.accepted():
+		return processed
+	case r.unprocessed:
+		return unprocessed
+	}
+	return rejected
+}
+
 // demoVerdict is a report in one line: the verdict, whether it was the
-// one expected (accept), then the customer or the reason.
-func demoVerdict(st style, r *report, accept bool) string {
+// one expected (want), then the customer or the reason.
+func demoVerdict(st style, r *report, want outcome) string {
 	if r == nil {
 		return "(no verdict)"
 	}
+	got := outcomeOf(r)
 	s := st.verdictWord(r.accepted())
+	if got == unprocessed {
+		s = st.yellow("not processed")
+	}
 	switch {
-	case r.accepted() == accept:
+	case got == want:
 		s += ", as expected"
-	case accept:
+	case want == processed:
 		s += ", expected acceptance"
-	default:
+	case want == rejected:
 		s += ", expected a rejection"
+	default:
+		s += ", expected 200 without processing"
 	}
 	if !r.accepted() {
 		return s + " (" + termSafe(r.Reason) + ")"

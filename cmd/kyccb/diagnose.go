@@ -114,6 +114,18 @@ func diagnoseSEP12(ev sep12Evidence, err error) []string {
 const replayLine = "replay: this signed request was processed before, so it was answered 200 without being processed or forwarded again; " +
 	"a sender delivering again signs anew, so this is the same request sent twice (a command re-run, a proxy resending it)"
 
+// staleLine explains an ErrStale verdict on body, a transaction callback
+// whose updated_at is older than the one applied for its transaction.
+func staleLine(body []byte) string {
+	what := "its updated_at"
+	var cb sep12Callback
+	if json.Unmarshal(body, &cb) == nil && cb.Transaction != nil && !cb.Transaction.UpdatedAt.IsZero() {
+		what += ", " + cb.Transaction.UpdatedAt.UTC().Format(time.RFC3339Nano) + ","
+	}
+	return "stale: " + what + " is older than that of the status applied for this transaction: " +
+		"a delayed delivery of a status the transaction has left, answered 200 so that the sender stops; the function was not run"
+}
+
 // diagnoseCommon explains the rejections both modes share (a replay is a
 // SEP-12 one, but needs no evidence either).
 func diagnoseCommon(err error, method string) ([]string, bool) {

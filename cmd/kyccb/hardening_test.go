@@ -562,3 +562,81 @@ func TestListenReplay(t *testing.T) {
 		}
 	}
 }
+
+// TestReceiverDedup: with a dedup store (demo's receiver), a redelivery
+// of the body last applied for a customer and a transaction status older
+// than the one applied are answered 200 and reported as not processed,
+// each with its sentinel; the older status is explained with its
+// updated_at.
+func TestReceiverDedup(t *testing.T) {
+	anchor := kyccbtest.NewKeyPair(t)
+	keys, err := kyccb.ParseKeys(anchor.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*report
+	var mu sync.Mutex
+	srv := httptest.NewUnstartedServer(nil)
+	rc, err := newReceiver(receiverConfig{mode: "sep12", keys: keys, host: srv.Listener.Addr().String(), dedup: kyccb.NewMemoryStore(),
+		onReport: func(r *report) { mu.Lock(); got = append(got, r); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = rc
+	srv.Start()
+	defer srv.Close()
+
+	now := time.Now().Truncate(time.Second)
+	older := now.Add(-4 * time.Minute)
+	tx := func(status string, updated time.Time) []byte {
+		return []byte(`{"transaction":{"id":"tx-1","kind":"deposit","status":"` + status + `","updated_at":"` + updated.UTC().Format(time.RFC3339) + `"}}`)
+	}
+	customer := []byte(`{"id":"c-1","status":"ACCEPTED"}`)
+	steps := []struct {
+		name   string
+		body   []byte
+		at     time.Time
+		want   outcome
+		reason error
+	}{
+		{"a customer callback", customer, now, processed, nil},
+		{"the same body signed anew", customer, now.Add(time.Second), unprocessed, kyccb.ErrDuplicate},
+		{"a completed transaction", tx("completed", now), now, processed, nil},
+		{"an older status of it", tx("pending_anchor", older), now.Add(time.Second), unprocessed, kyccb.ErrStale},
+	}
+	for i, s := range steps {
+		sig, err := kyccb.SignSEP12(anchor.Seed, srv.Listener.Addr().String(), s.body, s.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/kyc", bytes.NewReader(s.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(kyccb.SignatureHeader, sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		mu.Lock()
+		if len(got) != i+1 {
+			mu.Unlock()
+			t.Fatalf("%s: %d reports, want %d", s.name, len(got), i+1)
+		}
+		r := got[i]
+		mu.Unlock()
+		reason := ""
+		if s.reason != nil {
+			reason = s.reason.Error()
+		}
+		if resp.StatusCode != http.StatusOK || r.HTTPStatus != http.StatusOK || outcomeOf(r) != s.want || r.Reason != reason {
+			t.Errorf("%s: reply %d, report %+v; want 200, outcome %d, reason %q", s.name, resp.StatusCode, r, s.want, reason)
+		}
+	}
+	want := "stale: its updated_at, " + older.UTC().Format(time.RFC3339) + ", is older than that of the status applied for this transaction: "
+	if d := got[3].Diagnosis; len(d) != 1 || !strings.HasPrefix(d[0], want) {
+		t.Errorf("the older status is diagnosed %q, want one line starting %q", d, want)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDemo(t *testing.T) {
@@ -23,11 +24,13 @@ func TestDemo(t *testing.T) {
 	const port = `127\.0\.0\.1:\d+`
 	want := []string{
 		`ok   SEP-12 genuine callback                -> 200 accepted, as expected \(customer c-1, status ACCEPTED\)`,
+		`ok   SEP-12 captured request sent again     -> 200 not processed, as expected \(kyccb: signed request already processed\)`,
 		`ok   SEP-12 signed by another key           -> 401 rejected, as expected \(kyccb: signature does not verify: not signed by a trusted key for host "` + port + `", or the body was changed\)`,
 		`ok   SEP-12 body re-indented by a relay     -> 401 rejected, as expected \(kyccb: signature does not verify: not signed by a trusted key for host "` + port + `", or the body was changed\)`,
 		`ok   SEP-12 signed 5 minutes ago            -> 401 rejected, as expected \(kyccb: signature timestamp too old: signed 5m\ds ago, tolerance 2m0s\)`,
 		`ok   SEP-12 receiver set for another host   -> 401 rejected, as expected \(kyccb: signature does not verify: valid for the request's Host header, not for the configured host "wallet\.example\.org": configure the host the callback URL was registered with\)`,
 		`ok   SEP-24 genuine transaction             -> 200 accepted, as expected \(transaction tx-1, status completed, kind deposit, amounts in 100\.00 iso4217:USD, out 98\.50 iso4217:USD, updated \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)`,
+		`ok   SEP-24 delayed older status            -> 200 not processed, as expected \(kyccb: callback older than the status applied\)`,
 		`ok   SEP-24 transaction by another key      -> 401 rejected, as expected \(kyccb: signature does not verify: not signed by a trusted key for host "` + port + `", or the body was changed\)`,
 		`ok   SEP-24 transaction without an id       -> 400 rejected, as expected \(kyccb: malformed body: a transaction without an id\)`,
 		`ok   XGateway genuine KYC callback          -> 200 accepted, as expected \(customer m-1, status SOFT_KYC_FAILED, docs missing SELFIE\)`,
@@ -41,16 +44,29 @@ func TestDemo(t *testing.T) {
 			t.Errorf("verdict line %d:\n got %s\nwant %s", i+1, verdicts[i], w)
 		}
 	}
+	// The older status is the one tx-1 had 4 minutes before it completed.
+	applied := regexp.MustCompile(`updated (\S+Z)\)$`).FindStringSubmatch(verdicts[6])
+	delayed := regexp.MustCompile(`stale: its updated_at, (\S+Z),`).FindStringSubmatch(strings.Join(strings.Fields(stdout.String()), " "))
+	if applied == nil || delayed == nil {
+		t.Fatalf("no updated_at of the completed transaction or of the older status in:\n%s", stdout.String())
+	}
+	a, errA := time.Parse(time.RFC3339, applied[1])
+	d, errD := time.Parse(time.RFC3339, delayed[1])
+	if errA != nil || errD != nil || a.Sub(d) != 4*time.Minute {
+		t.Errorf("the older status has updated_at %s, the completed one %s: want 4 minutes older", delayed[1], applied[1])
+	}
 	// The wrapping of the diagnoses is undone, so that each case reads as
 	// one line: its verdict, then why.
 	out := strings.Join(strings.Fields(stdout.String()), " ")
 	for _, want := range []string{
+		"SEP-12 captured request sent again", "why replay: this signed request was processed before, so it was answered 200 without being processed",
 		"SEP-12 signed by another key", "why signed by another key",
 		"SEP-12 body re-indented by a relay", "why body changed after signing: the sender signed the compact form of this JSON (re-serialized JSON",
 		"SEP-12 signed 5 minutes ago", "why clock offset: signed 30", "the signature itself is valid",
 		"SEP-12 receiver set for another host", `why wrong host: signed for "127.0.0.1:`,
+		"SEP-24 delayed older status", "why stale: its updated_at, ", "is older than that of the status applied for this transaction", "the function was not run",
 		"XGateway hash from another secret", "why the hash is not the SHA-512 of customerId.secret with this secret: it was made with another secret",
-		"Every genuine callback was accepted and every forged, changed or stale one rejected.",
+		"Every genuine callback was accepted and every forged, changed or stale one rejected; the request sent again and the older status were answered 200 without being processed.",
 	} {
 		i := strings.Index(out, want)
 		if i < 0 {

@@ -30,6 +30,7 @@ type receiverConfig struct {
 	forward   string          // where verified callbacks go on to, "" for nowhere
 	client    *http.Client    // for forwarding; nil for a default one
 	diagnose  string          // diagnoseCheap ("" too), diagnoseAll or diagnoseOff
+	dedup     kyccb.Store     // kyccb.WithDedup's store (demo), nil for none (listen)
 	now       func() time.Time
 	// onReport receives the verdict on every request, before the reply is
 	// sent. It must be safe for concurrent use.
@@ -146,6 +147,15 @@ func newReceiver(cfg receiverConfig) (*receiver, error) {
 				st.err = err
 			}
 		}),
+	}
+	if cfg.dedup != nil {
+		opts = append(opts, kyccb.WithDedup(cfg.dedup),
+			// A redelivery reaches the observer only, not the error hook.
+			kyccb.WithObserver(func(req *http.Request, v kyccb.Verdict) {
+				if st, ok := req.Context().Value(stateKey{}).(*reqState); ok && errors.Is(v.Err, kyccb.ErrDuplicate) {
+					st.err = v.Err
+				}
+			}))
 	}
 	verified := http.HandlerFunc(r.verified)
 	switch cfg.mode {
@@ -327,6 +337,9 @@ func (rc *receiver) diagnose(r *http.Request, err error, body []byte, complete, 
 	}
 	if lines, ok := diagnoseCommon(err, r.Method); ok {
 		return lines // fixed text, nothing tried
+	}
+	if errors.Is(err, kyccb.ErrStale) {
+		return []string{staleLine(body)} // the body's updated_at, nothing tried
 	}
 	switch {
 	case overflow:

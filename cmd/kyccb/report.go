@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,6 +48,11 @@ type report struct {
 	TransactionID string `json:"transaction_id,omitempty"`
 
 	details []field // decoded fields worth a line of text
+	// unprocessed: the callback was authenticated and answered 200
+	// without being processed (a replay, a redelivery, an older status);
+	// its Verdict is "rejected" all the same, so that nothing reads its
+	// customer as one acted on.
+	unprocessed bool
 }
 
 // claims is what the body of a rejected callback says about itself:
@@ -102,6 +108,7 @@ func reportFor(mode string, err error, at time.Time) *report {
 	r := &report{Time: at.UTC(), Mode: mode, Verdict: "accepted"}
 	if err != nil {
 		r.Verdict, r.Reason = "rejected", err.Error()
+		r.unprocessed = errors.Is(err, kyccb.ErrReplay) || errors.Is(err, kyccb.ErrStale) || errors.Is(err, kyccb.ErrDuplicate)
 	}
 	return r
 }
